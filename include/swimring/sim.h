@@ -92,8 +92,8 @@ SR_API void sr_sim_run_for(struct sr_sim *sim, sr_time_us d);
 SR_API sr_time_us sr_sim_now(const struct sr_sim *sim);
 
 /* Observation. */
-/* Every live node sees exactly the live nodes alive, none suspect, and all
- * have the same membership checksum. */
+/* Every node added has started, and every live node sees exactly the live
+ * nodes alive, none suspect, and all have the same membership checksum. */
 SR_API bool sr_sim_converged(const struct sr_sim *sim);
 /* Every live node other than `node` has `node` in status `st`; for
  * SR_SWIM_FAULTY and SR_SWIM_LEFT a reaped (absent) record counts too. */

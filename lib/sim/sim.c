@@ -527,7 +527,11 @@ bool sr_sim_converged(const struct sr_sim *sim)
     size_t live = live_count(sim);
     bool first = true;
     uint64_t ck = 0;
+    if (live == 0)
+        return false;
     for (size_t i = 0; i < sim->nnodes; i++) {
+        if (!sim->nodes[i]->started)
+            return false; /* still to come: not one view yet */
         if (!sr_sim_is_live(sim, (int)i) || sim->nodes[i]->left)
             continue;
         const struct sr_swim *c = sim->nodes[i]->core;

@@ -198,6 +198,7 @@ static void probe_start(struct sr_swim *s, sr_time_us now)
     p->active = true;
     p->seq = ++s->seq;
     snprintf(p->target, sizeof(p->target), "%s", s->mem.recs[id].addr);
+    p->incarnation = s->mem.recs[id].incarnation;
     p->req_at = now + scaled(s, s->cfg.ping_timeout_ms);
     p->end_at = s->next_probe_at;
     send_simple(s, p->target, SR_SWIM_MSG_PING, p->seq, 0);
@@ -229,7 +230,9 @@ static void probe_finish(struct sr_swim *s, sr_time_us now)
     int delta = p->expected_nacks > 0 ? (int)(p->expected_nacks - p->nacks) : 1;
     s->stats.awareness = sr_swim_awareness_apply(s->stats.awareness, delta, s->cfg.awareness_max);
     uint32_t id = sr_swim_members_find(&s->mem, p->target, strlen(p->target));
-    if (id != SR_SWIM_NONE && id != s->self_id)
+    /* only the incarnation we probed is in doubt: a newer one (it refuted or
+     * restarted meanwhile) has not failed anything yet */
+    if (id != SR_SWIM_NONE && id != s->self_id && s->mem.recs[id].incarnation == p->incarnation)
         sr_swim_suspect(s, id, now);
 }
 

@@ -33,6 +33,7 @@ struct sr_swim_relay {
 struct sr_swim_probe {
     bool active, acked, reqs_sent;
     char target[SR_SWIM_ADDR_MAX];
+    uint64_t incarnation;             /* the target's, when the probe began */
     uint64_t seq;
     sr_time_us req_at, end_at;
     uint32_t expected_nacks, nacks;

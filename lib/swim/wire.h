@@ -34,13 +34,14 @@
  *    key 4 labels    map    <= 8 pairs str -> str, each 1..31 / 0..31 bytes
  *    key 5 from      str    suspect/faulty: who suspects, 0..63 bytes
  *
- *  Sizes (addr "10.0.0.1:7946" = 13 bytes, name "n1" = 2 bytes):
- *    fixed part of a ping = 8 header + 1 map + 2 type + 5 seq (uint32)
- *      + 10 checksum + 2 flags + 1 key + 3 array16            = 32 bytes
- *    an alive update  = 1 map + 2+14 addr + 2+3 name + 2 inc + 2 status
- *                                                             = 27 bytes
- *    a suspect update adds 2+14 "from"                        = 43 bytes
- *  so one 1400-byte datagram carries about (1400 - 32) / 27 = 50 alive
+ *  Sizes (addr "10.0.0.1:7946" = 13 bytes, name "n1" = 2 bytes, msgpack
+ *  keys are 1-byte fixints, small ints 1 byte, uint32 5, uint64 9):
+ *    fixed part of a ping = 8 header + 1 map + 2 type + (1+5) seq (uint32)
+ *      + (1+9) checksum + 2 flags + 1 key + 3 array16          = 33 bytes
+ *    an alive update  = 1 map + (1+1+13) addr + (1+1+2) name
+ *      + 2 inc (< 128) + 2 status                              = 24 bytes
+ *    a suspect update adds (1+1+13) "from"                     = 39 bytes
+ *  so one 1400-byte datagram carries about (1400 - 33) / 24 = 56 alive
  *  updates. Encoded update sizes are exact (each update is encoded once into
  *  a blob when queued), so packing never exceeds the MTU.
  *
