@@ -30,7 +30,9 @@
     X(EDEPTH,    -20, "nesting too deep")                                      \
     X(EFULL,     -21, "capacity exhausted")                                    \
     X(EAUTH,     -22, "authentication failed")                                 \
-    X(ESYS,      -23, "system call failed (see errno)")
+    X(ESYS,      -23, "system call failed (see errno)")                       \
+    X(ECONNLOST, -24, "connection lost; request may have been delivered")     \
+    X(EBUSY,     -25, "peer busy; retry later")
 
 enum sr_err {
 #define SR_ERR_ENUM(name, val, msg) SR_##name = (val),
