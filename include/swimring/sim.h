@@ -121,4 +121,35 @@ SR_API void sr_sim_set_timeline(struct sr_sim *sim, FILE *f);
 typedef void (*sr_sim_event_f)(void *ud, int node, const struct sr_swim_event *ev);
 SR_API void sr_sim_set_event_hook(struct sr_sim *sim, sr_sim_event_f fn, void *ud);
 
+/* A whole scripted run, as ringsim and bench/bench_sim do it: `nodes`
+ * nodes start within the first simulated second, each joining through node
+ * 0; optionally `kill_n` nodes (the highest indices) are killed at kill_at_s
+ * and the first part_frac of the nodes are cut off from T1 to T2. */
+struct sr_sim_scenario {
+    struct sr_sim_cfg cfg;     /* seed, swim profile, network */
+    int nodes;
+    double duration_s;
+    int kill_n;
+    double kill_at_s;
+    double part_frac, part_from_s, part_to_s;
+    FILE *timeline;            /* CSV, optional */
+};
+
+/* Figures of a run; a figure never reached (or not applicable) is < 0. */
+struct sr_sim_result {
+    double converge_s;         /* first time all live nodes agree */
+    double detect_s;           /* kill -> every survivor sees all killed faulty */
+    double heal_s;             /* heal -> one view again */
+    uint32_t false_faulty;     /* distinct live nodes ever declared faulty */
+    uint64_t false_faulty_events;
+    uint64_t bytes_sent, packets_sent;
+    uint64_t trace_hash;
+    double wall_s;
+};
+
+/* Defaults: 100 nodes, 60 s, sr_sim_cfg_default(). */
+SR_API void sr_sim_scenario_default(struct sr_sim_scenario *sc);
+/* Run it (checking every 100 ms of simulated time). SR_EINVAL, SR_ENOMEM. */
+SR_API int sr_sim_scenario_run(const struct sr_sim_scenario *sc, struct sr_sim_result *out);
+
 #endif
