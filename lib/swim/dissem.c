@@ -115,6 +115,19 @@ void sr_swim_dissem_drop(struct sr_swim_dissem *d, struct sr_swim_members *t, ui
     retire(d, t, id);
 }
 
+void sr_swim_dissem_seen(struct sr_swim_dissem *d, struct sr_swim_members *t, uint32_t member,
+                         uint32_t limit)
+{
+    uint32_t id = t->recs[member].bcast;
+    if (id == SR_SWIM_NONE)
+        return;
+    unlink_item(d, id);
+    if (++d->items[id].transmits >= limit || d->items[id].transmits >= SR_SWIM_DISSEM_BUCKETS)
+        retire(d, t, id);
+    else
+        link_head(d, id);
+}
+
 size_t sr_swim_dissem_pack(struct sr_swim_dissem *d, struct sr_swim_members *t, struct sr_buf *b,
                            size_t mtu, uint32_t limit)
 {

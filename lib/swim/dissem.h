@@ -44,6 +44,11 @@ int sr_swim_dissem_queue(struct sr_swim_dissem *d, struct sr_swim_members *t, ui
                          const void *blob, size_t len, uint32_t sent);
 /* Forget the pending update about a record (it is being removed). */
 void sr_swim_dissem_drop(struct sr_swim_dissem *d, struct sr_swim_members *t, uint32_t member);
+/* Someone told us what we were about to spread: count it as one of our
+ * transmissions (rumour mongering with feedback, Demers et al. 1987), so
+ * news that is already everywhere stops costing bandwidth sooner. */
+void sr_swim_dissem_seen(struct sr_swim_dissem *d, struct sr_swim_members *t, uint32_t member,
+                         uint32_t limit);
 /* Append pending updates to `b` while b->len stays <= mtu; items reaching
  * `limit` transmissions are retired. Returns how many were appended. */
 size_t sr_swim_dissem_pack(struct sr_swim_dissem *d, struct sr_swim_members *t, struct sr_buf *b,

@@ -92,7 +92,7 @@ uint32_t sr_swim_members_find(const struct sr_swim_members *t, const char *addr,
         if (SLOT_TAG(s) != SLOT_TAG(h))
             continue; /* the tag in the slot spares a cache miss on the record */
         const struct sr_swim_rec *r = &t->recs[SLOT_ID(s)];
-        if (r->hash == h && memcmp(r->addr, addr, len) == 0 && r->addr[len] == '\0')
+        if (memcmp(r->addr, addr, len) == 0 && r->addr[len] == '\0')
             return SLOT_ID(s);
     }
 }

@@ -24,21 +24,25 @@
 struct sr_swim_suspicion;
 
 struct sr_swim_rec {
+    /* hot fields first: a lookup plus the "is this news?" check of an
+     * incoming update touch one cache line for addresses under ~40 bytes */
+    uint64_t incarnation;
+    uint64_t hash;                /* of addr */
+    uint8_t status;
+    uint8_t nlabels;
+    bool is_self;
+    bool used;
+    bool damp;                    /* join/label news: echoes may cut its retransmits */
+    uint8_t pad_;
+    uint32_t bcast;               /* pending dissemination item, or NONE */
     char addr[SR_SWIM_ADDR_MAX];  /* inline: a lookup touches one record only */
     char *name;                   /* owned, NUL-terminated */
     struct sr_swim_label *labels; /* owned, nlabels entries, NULL if none */
     struct sr_swim_suspicion *susp; /* owned while suspect */
-    uint64_t hash;                /* of addr */
-    uint64_t incarnation;
     uint64_t term;                /* this record's share of the checksum */
     sr_time_us changed_at;
     uint32_t order_pos;           /* index in the probe order, NONE for self */
     uint32_t list_pos;            /* index in suspects or tombstones */
-    uint32_t bcast;               /* pending dissemination item, or NONE */
-    uint8_t nlabels;
-    uint8_t status;
-    bool is_self;
-    bool used;
 };
 
 struct sr_swim_members {

@@ -179,6 +179,7 @@ static void apply_new(struct sr_swim *s, const struct sr_swim_update *u, sr_time
         return;
     sr_swim_members_set_labels(&s->mem, id, labels, nl);
     s->mem.recs[id].changed_at = now;
+    s->mem.recs[id].damp = true;
     sr_swim_queue_rec(s, id, NULL);
     SR_INFO(s->log, "swim.joined", "addr=%s inc=%llu", s->mem.recs[id].addr,
             (unsigned long long)u->incarnation);
@@ -199,6 +200,8 @@ static void accept_alive(struct sr_swim *s, uint32_t id, const struct sr_swim_up
     if (relabel)
         sr_swim_members_set_labels(&s->mem, id, labels, nl);
     drop_suspicion(r);
+    /* a refutation must reach every doubter, echoes or not: full budget */
+    r->damp = old == SR_SWIM_ALIVE;
     sr_swim_queue_rec(s, id, NULL);
     if (old != SR_SWIM_ALIVE) {
         r->changed_at = now;
@@ -218,6 +221,7 @@ static void accept_down(struct sr_swim *s, uint32_t id, uint32_t st, uint64_t in
     uint32_t old = r->status;
     sr_swim_members_set(&s->mem, id, st, inc);
     r = &s->mem.recs[id];
+    r->damp = false;
     if (st == SR_SWIM_SUSPECT)
         start_suspicion(s, r, from_hash, now);
     else
@@ -272,6 +276,11 @@ void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char
     if (u->incarnation < r->incarnation)
         return;
     uint64_t fh = sr_swim_hash_str(from, strlen(from));
+    if (u->incarnation == r->incarnation && st == r->status && r->damp) {
+        uint32_t limit = sr_swim_retransmit_limit(s->cfg.retransmit_mult, sr_swim_live_count(s));
+        sr_swim_dissem_seen(&s->dis, &s->mem, id, limit);
+        return;
+    }
     if (u->incarnation == r->incarnation) {
         if (st == SR_SWIM_SUSPECT && r->status == SR_SWIM_SUSPECT) {
             if (confirm(s, r, fh))
