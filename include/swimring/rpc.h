@@ -1,0 +1,191 @@
+/* Node-to-node RPC transport (lib/forward).
+ *
+ * One sr_rpc object is both ends of a node's RPC: a server that listens on
+ * host:port and dispatches requests to handlers, and a client that keeps one
+ * pooled connection per peer ("host:port") with many requests in flight on
+ * it, answered in any order and matched by request id. Everything runs on
+ * the caller's libevent event_base, in its thread; nothing here is
+ * thread-safe, and nothing needs to be.
+ *
+ * Wire format and error semantics: docs/rpc.md and lib/forward/frame.h.
+ *
+ * CALLBACK CONTRACT (CONVENTIONS item 8)
+ *   sr_rpc_call: if it returns an error, the callback never runs. Otherwise
+ *   it runs exactly once, never from inside sr_rpc_call itself, with one of:
+ *     0 / the peer's status   the peer answered (res->remote is true)
+ *     SR_ETIMEDOUT            the deadline passed first; a response arriving
+ *                             later is discarded and counted (late_responses)
+ *     SR_ECONNLOST            the connection was lost after the request was
+ *                             written whole to the socket: it MAY have been
+ *                             delivered and run; retry only if idempotent
+ *     SR_EUNREACH             the request was never written whole (connect
+ *                             failed, or the connection died while it was
+ *                             queued): it was surely NOT delivered; any
+ *                             request may be retried
+ *     SR_ECANCELED            sr_rpc_delete ran first
+ *   res->maybe_delivered says the same for every outcome (a timed-out
+ *   request may or may not have been written).
+ *
+ *   Handlers: each request is handed to its handler once, with a reply
+ *   handle. The handler must call sr_rpc_respond exactly once per handle,
+ *   now or later, in any order; the handle stays valid until then even if
+ *   the connection or the sr_rpc object is gone (the answer is then
+ *   dropped). Until answered, a request counts against the connection's
+ *   in-flight limit; requests past it are answered SR_EBUSY by the
+ *   transport without reaching a handler.
+ *
+ *   Do not call sr_rpc_delete from inside an sr_rpc callback or handler:
+ *   break out of the loop (or schedule it with event_base_once) first.
+ *
+ * Addresses are numeric: "127.0.0.1:7000", "[::1]:7000" (no DNS on the
+ * event loop). */
+#ifndef SWIMRING_RPC_H
+#define SWIMRING_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "swimring/export.h"
+
+struct event_base;
+struct sr_log;
+struct sr_rpc;
+struct sr_rpc_reply;
+
+/* Longest "host:port" text, NUL included ("[v6]:port" fits). */
+#define SR_RPC_ADDR_MAX 64
+
+/* Request flags (carried on the wire). */
+#define SR_RPC_IDEMPOTENT 0x1u
+
+struct sr_rpc_cfg {
+    uint32_t max_frame;          /* largest frame payload accepted or sent, bytes */
+    uint32_t max_inflight;       /* server: unanswered requests per connection */
+    uint32_t max_pending;        /* client: queued + in-flight requests per peer */
+    uint32_t max_outbuf;         /* server: stop reading a connection while its
+                                    unsent answers exceed this many bytes */
+    uint32_t connect_timeout_ms; /* a connect (TLS: and handshake) slower fails */
+    uint32_t backoff_min_ms;     /* first reconnect delay after a failure */
+    uint32_t backoff_max_ms;     /* the delay doubles up to this */
+};
+
+/* Defaults for a LAN cluster: 1 MiB frames, 1024 in flight per connection,
+ * 4096 pending per peer, 4 MiB output, 1 s connect, backoff 20 ms .. 2 s. */
+SR_API struct sr_rpc_cfg sr_rpc_cfg_default_lan(void);
+
+struct sr_rpc_stats {
+    /* client side */
+    uint64_t requests_sent;      /* calls accepted by sr_rpc_call */
+    uint64_t responses_received; /* responses matched to a waiting call */
+    uint64_t timeouts;           /* calls completed SR_ETIMEDOUT */
+    uint64_t late_responses;     /* responses for no waiting call (late, bogus) */
+    uint64_t conn_lost;          /* calls completed SR_ECONNLOST */
+    uint64_t not_sent;           /* calls completed SR_EUNREACH */
+    uint64_t connects;           /* connections established */
+    uint64_t reconnects;         /* ... of them to a peer connected before */
+    uint64_t connect_failures;
+    /* server side */
+    uint64_t accepted;           /* connections accepted */
+    uint64_t requests_received;  /* requests handed to a handler */
+    uint64_t responses_sent;
+    uint64_t busy;               /* requests refused SR_EBUSY (in-flight limit) */
+    uint64_t unknown_endpoint;   /* requests answered SR_ENOTFOUND */
+    /* both sides */
+    uint64_t bytes_sent;         /* frame bytes handed to the transport */
+    uint64_t bytes_received;     /* frame bytes read */
+    uint64_t frame_errors;       /* connections closed for a bad frame ... */
+    uint64_t oversize_frames;    /* ... of them for a length above max_frame */
+};
+
+/* What a call's callback gets. Pointers are valid during the callback only. */
+struct sr_rpc_result {
+    int status;             /* 0 or negative SR_E* (see the contract above) */
+    bool remote;            /* status and body come from the peer's answer */
+    bool maybe_delivered;   /* the request was written whole to the socket */
+    uint64_t id;            /* the request id */
+    uint64_t checksum;      /* the responder's ring checksum, 0 if unknown */
+    const uint8_t *body;
+    size_t body_len;
+};
+
+typedef void (*sr_rpc_done_f)(void *ud, const struct sr_rpc_result *res);
+
+struct sr_rpc_call_args {
+    const char *service;    /* NUL-terminated, <= 255 bytes */
+    const char *endpoint;   /* NUL-terminated, <= 255 bytes */
+    const void *key;        /* routing key, may be NULL */
+    size_t key_len;
+    const void *body;       /* copied before sr_rpc_call returns */
+    size_t body_len;
+    uint32_t timeout_ms;    /* > 0: the deadline, also sent to the peer */
+    uint32_t hops;          /* times already forwarded */
+    uint32_t flags;         /* SR_RPC_IDEMPOTENT */
+};
+
+/* What a handler gets. Pointers are valid during the handler call only:
+ * copy what an asynchronous answer needs. */
+struct sr_rpc_request {
+    uint64_t id;
+    const char *service;
+    size_t service_len;
+    const char *endpoint;
+    size_t endpoint_len;
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *body;
+    size_t body_len;
+    uint32_t deadline_ms;   /* what the caller had left when it sent it */
+    uint32_t hops;
+    uint32_t flags;
+    uint64_t checksum;      /* the caller's ring checksum */
+    const char *peer;       /* the caller's address, "ip:port" */
+};
+
+typedef void (*sr_rpc_handler_f)(void *ud, struct sr_rpc_reply *reply,
+                                 const struct sr_rpc_request *req);
+
+/* Create an RPC object on `base` (cfg NULL = sr_rpc_cfg_default_lan(); log
+ * may be NULL). NULL with *err (SR_EINVAL, SR_ENOMEM) on failure. */
+SR_API struct sr_rpc *sr_rpc_new(struct event_base *base, const struct sr_rpc_cfg *cfg,
+                                 struct sr_log *log, int *err);
+/* Close everything: the listener, every connection; every pending call
+ * completes SR_ECANCELED before this returns. No event stays registered. */
+SR_API void sr_rpc_delete(struct sr_rpc *rpc);
+
+/* Listen on "host:port" (port 0 picks one; read it with sr_rpc_listen_addr).
+ * SR_EINVAL for a bad address, SR_EEXIST if already listening, SR_ESYS. */
+SR_API int sr_rpc_listen(struct sr_rpc *rpc, const char *addr);
+/* The bound address as "host:port" into out[len]. SR_ENOTFOUND if not
+ * listening. */
+SR_API int sr_rpc_listen_addr(const struct sr_rpc *rpc, char *out, size_t len);
+
+/* Route requests for (service, endpoint) to `fn`. Both NULL registers the
+ * catch-all for requests no other handler takes. SR_EEXIST if taken. */
+SR_API int sr_rpc_handle(struct sr_rpc *rpc, const char *service, const char *endpoint,
+                         sr_rpc_handler_f fn, void *ud);
+/* Answer a request and release `reply` (always, even on error). `status` is
+ * 0 or a negative SR_E* code. SR_ETOOBIG if the body does not fit a frame
+ * (the caller then gets SR_ETOOBIG instead of the body); 0 if the answer was
+ * queued or the connection is gone (the answer is dropped). */
+SR_API int sr_rpc_respond(struct sr_rpc_reply *reply, int status,
+                          const void *body, size_t body_len);
+
+/* Send a request to `peer` ("host:port"), connecting if needed. On success
+ * the callback runs exactly once (see the contract above) and *id (if not
+ * NULL) receives the request id. Errors: SR_EINVAL (bad address or args),
+ * SR_ETOOBIG (frame too large), SR_EFULL (max_pending reached for this
+ * peer), SR_ECLOSED (inside sr_rpc_delete), SR_ENOMEM. */
+SR_API int sr_rpc_call(struct sr_rpc *rpc, const char *peer, const struct sr_rpc_call_args *args,
+                       sr_rpc_done_f cb, void *ud, uint64_t *id);
+/* A round trip without a handler (the transport answers): a health probe
+ * with the same contract as sr_rpc_call. */
+SR_API int sr_rpc_ping(struct sr_rpc *rpc, const char *peer, uint32_t timeout_ms,
+                       sr_rpc_done_f cb, void *ud);
+
+/* The ring checksum stamped on every frame this object sends. */
+SR_API void sr_rpc_set_checksum(struct sr_rpc *rpc, uint64_t checksum);
+/* Queued + in-flight calls to `peer` (0 if unknown). */
+SR_API uint32_t sr_rpc_pending(const struct sr_rpc *rpc, const char *peer);
+SR_API void sr_rpc_stats_get(const struct sr_rpc *rpc, struct sr_rpc_stats *out);
+
+#endif
