@@ -159,9 +159,19 @@ int sr_rpc_parse_addr(const char *addr, struct sockaddr_storage *sa, int *salen)
         return SR_EINVAL;
     memset(sa, 0, sizeof(*sa));
     *salen = (int)sizeof(*sa);
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)sa, salen) < 0)
+    /* libevent refuses port 0, which listen uses for "any free port":
+     * parse it as port 1 and clear the port afterwards. */
+    char tmp[SR_RPC_ADDR_MAX + 1];
+    size_t n = strlen(addr);
+    bool any_port = n >= 2 && strcmp(addr + n - 2, ":0") == 0;
+    snprintf(tmp, sizeof(tmp), "%.*s%s", (int)(any_port ? n - 1 : n), addr, any_port ? "1" : "");
+    if (evutil_parse_sockaddr_port(tmp, (struct sockaddr *)sa, salen) < 0)
         return SR_EINVAL;
-    if (sa->ss_family != AF_INET && sa->ss_family != AF_INET6)
+    if (sa->ss_family == AF_INET && any_port)
+        ((struct sockaddr_in *)sa)->sin_port = 0;
+    else if (sa->ss_family == AF_INET6 && any_port)
+        ((struct sockaddr_in6 *)sa)->sin6_port = 0;
+    else if (sa->ss_family != AF_INET && sa->ss_family != AF_INET6)
         return SR_EINVAL;
     return 0;
 }

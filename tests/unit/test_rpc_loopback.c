@@ -1,0 +1,313 @@
+/* sr_rpc over real TCP on 127.0.0.1, client and server in one process on
+ * one event_base: round trips, pipelining with out-of-order answers,
+ * deadlines (both bounds), late responses, the busy limit, argument errors
+ * and cancellation at teardown. Every wait is bounded. */
+#include "test_rpc_util.h"
+
+Test(rpc_loopback, round_trip_carries_every_field)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    struct held h = {.n = 0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    sr_rpc_set_checksum(e.srv, 0xabcdef12345ULL);
+    sr_rpc_set_checksum(e.cli, 0x5eed);
+    uint32_t v = 4242;
+    struct sr_rpc_call_args a = args_for("hold", &v, sizeof(v), 5000);
+    a.key = "user:1";
+    a.key_len = 6;
+    a.hops = 1;
+    a.flags = SR_RPC_IDEMPOTENT;
+    struct outcome o = {0};
+    uint64_t id = 0;
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, &id), 0);
+    cr_expect_eq(o.calls, 0, "the callback never runs inside sr_rpc_call");
+    WAIT_UNTIL(&e, 3000, h.n == 1);
+    cr_assert_eq(h.n, 1);
+    cr_expect_eq(h.bodies[0], 4242);
+    cr_assert_eq(sr_rpc_respond(h.replies[0], 0, "pong", 4), 0);
+    WAIT_UNTIL(&e, 3000, o.calls == 1);
+    cr_assert_eq(o.calls, 1);
+    cr_expect_eq(o.status, 0);
+    cr_expect(o.remote && o.maybe);
+    cr_expect_eq(o.id, id);
+    cr_expect_eq(o.checksum, 0xabcdef12345ULL);
+    cr_expect(o.body_len == 4 && memcmp(o.body, "pong", 4) == 0);
+    struct sr_rpc_stats cs, ss;
+    sr_rpc_stats_get(e.cli, &cs);
+    sr_rpc_stats_get(e.srv, &ss);
+    cr_expect_eq(cs.requests_sent, 1);
+    cr_expect_eq(cs.responses_received, 1);
+    cr_expect_eq(cs.connects, 1);
+    cr_expect_eq(ss.accepted, 1);
+    cr_expect_eq(ss.requests_received, 1);
+    cr_expect_eq(ss.responses_sent, 1);
+    cr_expect_eq(cs.bytes_sent, ss.bytes_received);
+    cr_expect_eq(ss.bytes_sent, cs.bytes_received);
+    cr_expect_eq(sr_rpc_pending(e.cli, e.addr), 0);
+    env_fini(&e);
+}
+
+/* Checks the request view inside the handler. */
+static void inspect_handler(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_request *r)
+{
+    int *ok = ud;
+    *ok = r->service_len == 4 && memcmp(r->service, "test", 4) == 0 && r->endpoint_len == 7 &&
+          memcmp(r->endpoint, "inspect", 7) == 0 && r->key_len == 6 &&
+          memcmp(r->key, "user:1", 6) == 0 && r->hops == 3 && r->flags == SR_RPC_IDEMPOTENT &&
+          r->checksum == 0x5eed && r->deadline_ms > 0 && r->deadline_ms <= 700 &&
+          strncmp(r->peer, "127.0.0.1:", 10) == 0 ? 1 : -1;
+    sr_rpc_respond(reply, SR_ENOTOWNER, NULL, 0);
+}
+
+Test(rpc_loopback, handler_sees_the_request_and_errors_travel_back)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    int ok = 0;
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "inspect", inspect_handler, &ok), 0);
+    sr_rpc_set_checksum(e.cli, 0x5eed);
+    struct sr_rpc_call_args a = args_for("inspect", NULL, 0, 700);
+    a.key = "user:1";
+    a.key_len = 6;
+    a.hops = 3;
+    a.flags = SR_RPC_IDEMPOTENT;
+    struct outcome o = {0}, nf = {0};
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, NULL), 0);
+    struct sr_rpc_call_args b = args_for("nowhere", NULL, 0, 700);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &b, record, &nf, NULL), 0);
+    WAIT_UNTIL(&e, 3000, o.calls == 1 && nf.calls == 1);
+    cr_expect_eq(ok, 1, "handler saw the fields");
+    cr_expect_eq(o.status, SR_ENOTOWNER);
+    cr_expect(o.remote);
+    cr_expect_eq(nf.status, SR_ENOTFOUND, "no handler: %s", sr_err_name(nf.status));
+    cr_expect(nf.remote);
+    struct sr_rpc_stats ss;
+    sr_rpc_stats_get(e.srv, &ss);
+    cr_expect_eq(ss.unknown_endpoint, 1);
+    env_fini(&e);
+}
+
+static void catch_all(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_request *r)
+{
+    (void)ud;
+    sr_rpc_respond(reply, 0, r->endpoint, r->endpoint_len);
+}
+
+Test(rpc_loopback, catch_all_and_ping)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    cr_assert_eq(sr_rpc_handle(e.srv, NULL, NULL, catch_all, NULL), 0);
+    cr_expect_eq(sr_rpc_handle(e.srv, NULL, NULL, catch_all, NULL), SR_EEXIST);
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), 0);
+    cr_expect_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), SR_EEXIST);
+    struct outcome o = {0}, p = {0}, q = {0};
+    struct sr_rpc_call_args a = args_for("anything", NULL, 0, 1000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, NULL), 0);
+    struct sr_rpc_call_args b = args_for("echo", "x", 1, 1000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &b, record, &q, NULL), 0);
+    cr_assert_eq(sr_rpc_ping(e.cli, e.addr, 1000, record, &p), 0);
+    WAIT_UNTIL(&e, 3000, o.calls == 1 && p.calls == 1 && q.calls == 1);
+    cr_expect(o.status == 0 && o.body_len == 8 && memcmp(o.body, "anything", 8) == 0);
+    cr_expect(q.status == 0 && q.body_len == 1 && o.body[0] == 'a' && q.body[0] == 'x');
+    cr_expect(p.status == 0 && p.remote);
+    env_fini(&e);
+}
+
+static int total_calls(const struct outcome *o, int n)
+{
+    int t = 0;
+    for (int i = 0; i < n; i++)
+        t += o[i].calls;
+    return t;
+}
+
+/* 1,000 requests in flight on one connection, answered in reverse order. */
+struct piped {
+    struct outcome o[1000];
+    uint32_t sent[1000];
+};
+
+Test(rpc_loopback, pipelined_1000_answered_in_reverse)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    static struct held h;
+    static struct piped pp;
+    memset(&h, 0, sizeof(h));
+    memset(&pp, 0, sizeof(pp));
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    for (uint32_t i = 0; i < 1000; i++) {
+        pp.sent[i] = i * 7 + 1;
+        struct sr_rpc_call_args a = args_for("hold", &pp.sent[i], sizeof(uint32_t), 10000);
+        cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &pp.o[i], NULL), 0);
+    }
+    cr_expect_eq(sr_rpc_pending(e.cli, e.addr), 1000);
+    WAIT_UNTIL(&e, 5000, h.n == 1000);
+    cr_assert_eq(h.n, 1000);
+    for (int i = 999; i >= 0; i--) {
+        uint32_t v = h.bodies[i] + 1000000;
+        cr_assert_eq(sr_rpc_respond(h.replies[i], 0, &v, sizeof(v)), 0);
+    }
+    WAIT_UNTIL(&e, 5000, total_calls(pp.o, 1000) == 1000);
+    for (int i = 0; i < 1000; i++) {
+        cr_assert_eq(pp.o[i].calls, 1, "call %d ran %d times", i, pp.o[i].calls);
+        cr_assert_eq(pp.o[i].status, 0);
+        uint32_t v;
+        memcpy(&v, pp.o[i].body, sizeof(v));
+        cr_assert_eq(v, pp.sent[i] + 1000000, "call %d got another call's answer", i);
+    }
+    /* Answered last-first: the first call completes last. */
+    cr_expect_geq(pp.o[0].at, pp.o[999].at);
+    struct sr_rpc_stats cs, ss;
+    sr_rpc_stats_get(e.cli, &cs);
+    sr_rpc_stats_get(e.srv, &ss);
+    cr_expect_eq(cs.connects, 1, "one pooled connection");
+    cr_expect_eq(ss.accepted, 1);
+    cr_expect_eq(cs.responses_received, 1000);
+    env_fini(&e);
+}
+
+Test(rpc_loopback, deadline_expires_once_and_late_response_is_counted)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    struct held h = {.n = 0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    const uint32_t timeout_ms = 80;
+    struct outcome o = {0};
+    struct sr_rpc_call_args a = args_for("hold", NULL, 0, timeout_ms);
+    sr_time_us t0 = sr_time_mono_us();
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, NULL), 0);
+    WAIT_UNTIL(&e, 3000, o.calls == 1);
+    cr_assert_eq(o.calls, 1);
+    cr_expect_eq(o.status, SR_ETIMEDOUT);
+    cr_expect(!o.remote);
+    cr_expect(o.maybe, "written before it timed out");
+    sr_time_us took = o.at - t0;
+    cr_expect_geq(took, (sr_time_us)timeout_ms * SR_US_PER_MS, "fired early: %llu us",
+                  (unsigned long long)took);
+    cr_expect_lt(took, (sr_time_us)(timeout_ms + 500) * SR_US_PER_MS, "fired late: %llu us",
+                 (unsigned long long)took);
+    /* The server got it (deadline 80 ms) and answers late. */
+    WAIT_UNTIL(&e, 3000, h.n == 1);
+    cr_assert_eq(h.n, 1);
+    cr_assert_eq(sr_rpc_respond(h.replies[0], 0, "late", 4), 0);
+    struct sr_rpc_stats cs;
+    WAIT_UNTIL(&e, 3000, (sr_rpc_stats_get(e.cli, &cs), cs.late_responses == 1));
+    cr_expect_eq(cs.late_responses, 1);
+    cr_expect_eq(cs.timeouts, 1);
+    cr_expect_eq(o.calls, 1, "exactly once");
+    /* The connection survived: another call works. */
+    struct outcome o2 = {0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), 0);
+    struct sr_rpc_call_args b = args_for("echo", "x", 1, 1000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &b, record, &o2, NULL), 0);
+    WAIT_UNTIL(&e, 3000, o2.calls == 1);
+    cr_expect_eq(o2.status, 0);
+    cr_expect_eq(cs.connects, 1);
+    env_fini(&e);
+}
+
+Test(rpc_loopback, inflight_limit_answers_busy_never_hangs)
+{
+    struct sr_rpc_cfg scfg = sr_rpc_cfg_default_lan();
+    scfg.max_inflight = 4;
+    struct env e;
+    env_init(&e, &scfg, NULL);
+    struct held h = {.n = 0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    struct outcome o[10] = {{0}};
+    for (int i = 0; i < 10; i++) {
+        struct sr_rpc_call_args a = args_for("hold", NULL, 0, 5000);
+        cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o[i], NULL), 0);
+    }
+    WAIT_UNTIL(&e, 3000, total_calls(o, 10) == 6);
+    cr_assert_eq(total_calls(o, 10), 6, "the 6 over the limit are answered at once");
+    cr_expect_eq(h.n, 4);
+    for (int i = 4; i < 10; i++) {
+        cr_expect_eq(o[i].status, SR_EBUSY, "call %d: %s", i, sr_err_name(o[i].status));
+        cr_expect(o[i].remote);
+    }
+    struct sr_rpc_stats ss;
+    sr_rpc_stats_get(e.srv, &ss);
+    cr_expect_eq(ss.busy, 6);
+    for (int i = 0; i < 4; i++)
+        sr_rpc_respond(h.replies[i], 0, NULL, 0);
+    WAIT_UNTIL(&e, 3000, total_calls(o, 10) == 10);
+    for (int i = 0; i < 4; i++)
+        cr_expect(o[i].calls == 1 && o[i].status == 0);
+    /* Capacity is back. */
+    struct outcome again = {0};
+    struct sr_rpc_call_args a = args_for("hold", NULL, 0, 5000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &again, NULL), 0);
+    WAIT_UNTIL(&e, 3000, h.n == 5);
+    cr_assert_eq(h.n, 5);
+    sr_rpc_respond(h.replies[4], 0, NULL, 0);
+    WAIT_UNTIL(&e, 3000, again.calls == 1);
+    cr_expect_eq(again.status, 0);
+    env_fini(&e);
+}
+
+Test(rpc_loopback, call_errors_never_run_the_callback)
+{
+    struct sr_rpc_cfg ccfg = sr_rpc_cfg_default_lan();
+    ccfg.max_pending = 2;
+    ccfg.max_frame = 1024;
+    struct env e;
+    env_init(&e, NULL, &ccfg);
+    struct outcome o = {0};
+    struct sr_rpc_call_args a = args_for("echo", NULL, 0, 1000);
+    cr_expect_eq(sr_rpc_call(e.cli, "not an address", &a, record, &o, NULL), SR_EINVAL);
+    cr_expect_eq(sr_rpc_call(e.cli, "example.com:80", &a, record, &o, NULL), SR_EINVAL);
+    a.timeout_ms = 0;
+    cr_expect_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, NULL), SR_EINVAL);
+    static uint8_t big[2048];
+    a = args_for("echo", big, sizeof(big), 1000);
+    cr_expect_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, NULL), SR_ETOOBIG);
+    a = args_for("echo", NULL, 0, 1000);
+    cr_expect_eq(sr_rpc_call(e.cli, e.addr, &a, NULL, NULL, NULL), SR_EINVAL);
+    struct outcome p[2] = {{0}};
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &p[0], NULL), 0);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &p[1], NULL), 0);
+    cr_expect_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, NULL), SR_EFULL);
+    WAIT_UNTIL(&e, 3000, p[0].calls == 1 && p[1].calls == 1);
+    cr_expect_eq(p[0].status, SR_ENOTFOUND);
+    run_for(&e, 20);
+    cr_expect_eq(o.calls, 0, "refused calls never call back");
+    env_fini(&e);
+}
+
+Test(rpc_loopback, delete_cancels_every_pending_call_once)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    struct held h = {.n = 0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    struct outcome o[20] = {{0}};
+    for (int i = 0; i < 20; i++) {
+        struct sr_rpc_call_args a = args_for("hold", NULL, 0, 5000);
+        cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o[i], NULL), 0);
+    }
+    /* And some still queued behind a connect to a second (silent) peer. */
+    struct outcome q = {0};
+    struct sr_rpc_call_args a = args_for("hold", NULL, 0, 5000);
+    cr_assert_eq(sr_rpc_call(e.cli, "127.0.0.1:9", &a, record, &q, NULL), 0);
+    WAIT_UNTIL(&e, 3000, h.n == 20);
+    cr_assert_eq(h.n, 20);
+    sr_rpc_delete(e.cli);
+    e.cli = NULL;
+    for (int i = 0; i < 20; i++) {
+        cr_expect_eq(o[i].calls, 1);
+        cr_expect_eq(o[i].status, SR_ECANCELED);
+        cr_expect(o[i].maybe);
+    }
+    cr_expect_eq(q.calls, 1);
+    /* Replies outlive the server object: answering after delete is fine. */
+    sr_rpc_delete(e.srv);
+    e.srv = NULL;
+    for (int i = 0; i < 20; i++)
+        cr_expect_eq(sr_rpc_respond(h.replies[i], 0, "z", 1), 0);
+    env_fini(&e);
+}
