@@ -133,9 +133,23 @@ static void call_fail(struct rpc_call *c, int status, bool maybe_delivered)
     call_complete(c, &res);
 }
 
+static struct timeval tv_from_us(sr_time_us us)
+{
+    return (struct timeval){.tv_sec = (time_t)(us / SR_US_PER_S),
+                            .tv_usec = (suseconds_t)(us % SR_US_PER_S)};
+}
+
 static void call_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct rpc_call *c = arg;
+    /* A base without EVENT_BASE_FLAG_PRECISE_TIMER runs timers on the
+     * coarse clock and may wake a few ms early: never time out early. */
+    sr_time_us now = sr_time_mono_us();
+    if (now < c->deadline) {
+        struct timeval tv = tv_from_us(c->deadline - now);
+        evtimer_add(&c->timer, &tv);
+        return;
+    }
     c->peer->rpc->stats.timeouts++;
     bool maybe = call_maybe_delivered(c, peer_drained(c->peer));
     call_unlink(c);
@@ -152,12 +166,6 @@ static sr_time_us backoff_us(struct sr_rpc *rpc, uint32_t failures)
     /* +-25% jitter so the peers of a restarted node do not reconnect in step. */
     double f = 0.75 + 0.5 * sr_rpc_rand01(rpc);
     return (sr_time_us)((double)ms * f * (double)SR_US_PER_MS);
-}
-
-static struct timeval tv_from_us(sr_time_us us)
-{
-    return (struct timeval){.tv_sec = (time_t)(us / SR_US_PER_S),
-                            .tv_usec = (suseconds_t)(us % SR_US_PER_S)};
 }
 
 /* Fail every call of a dead connection (or failed connect) and reset the
@@ -305,6 +313,12 @@ static void peer_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (p->state == PEER_FAILING) {
         peer_fail(p, "connect failed at once");
     } else if (p->state == PEER_BACKOFF) {
+        sr_time_us now = sr_time_mono_us();
+        if (now < p->retry_at) {  /* coarse timer woke us early */
+            struct timeval tv = tv_from_us(p->retry_at - now);
+            evtimer_add(&p->timer, &tv);
+            return;
+        }
         p->state = PEER_IDLE;
         /* Every queued call may have timed out meanwhile: then stay idle. */
         if (p->outstanding > 0)
@@ -466,9 +480,6 @@ int sr_rpc_call_kind(struct sr_rpc *rpc, const char *peer, uint32_t kind,
     c->hnode.hash = sr_rpc_htab_mix64(c->id);
     sr_rpc_htab_insert(&rpc->calls, &c->hnode);
     evtimer_assign(&c->timer, rpc->base, call_timer_cb, c);
-    /* libevent measures timers from its cached loop time, which lags by the
-     * time spent in this loop turn: refresh it so no deadline fires early. */
-    event_base_update_cache_time(rpc->base);
     struct timeval tv = tv_from_us((sr_time_us)args->timeout_ms * SR_US_PER_MS);
     evtimer_add(&c->timer, &tv);
     p->outstanding++;
