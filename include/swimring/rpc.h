@@ -149,7 +149,9 @@ typedef void (*sr_rpc_handler_f)(void *ud, struct sr_rpc_reply *reply,
 SR_API struct sr_rpc *sr_rpc_new(struct event_base *base, const struct sr_rpc_cfg *cfg,
                                  struct sr_log *log, int *err);
 /* Close everything: the listener, every connection; every pending call
- * completes SR_ECANCELED before this returns. No event stays registered. */
+ * completes SR_ECANCELED before this returns. No event of ours stays
+ * registered (libevent finalises freed connections on the loop's next turn,
+ * or in event_base_free). Unanswered reply handles stay valid. */
 SR_API void sr_rpc_delete(struct sr_rpc *rpc);
 
 /* Listen on "host:port" (port 0 picks one; read it with sr_rpc_listen_addr).
