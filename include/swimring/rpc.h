@@ -184,6 +184,12 @@ SR_API int sr_rpc_call(struct sr_rpc *rpc, const char *peer, const struct sr_rpc
 SR_API int sr_rpc_ping(struct sr_rpc *rpc, const char *peer, uint32_t timeout_ms,
                        sr_rpc_done_f cb, void *ud);
 
+/* Close the pooled connection to `peer` (a member left or was declared
+ * faulty): its calls complete from the loop, soon after this returns, with
+ * SR_ECONNLOST or SR_EUNREACH as for a lost connection; calls made
+ * meanwhile share their fate. The next call dials again. 0, or SR_ENOTFOUND
+ * for a peer never called. */
+SR_API int sr_rpc_disconnect(struct sr_rpc *rpc, const char *peer);
 /* The ring checksum stamped on every frame this object sends. */
 SR_API void sr_rpc_set_checksum(struct sr_rpc *rpc, uint64_t checksum);
 /* Queued + in-flight calls to `peer` (0 if unknown). */

@@ -173,7 +173,8 @@ static sr_time_us backoff_us(struct sr_rpc *rpc, uint32_t failures)
 static void peer_fail(struct rpc_peer *p, const char *reason)
 {
     struct sr_rpc *rpc = p->rpc;
-    bool connect_failed = p->state != PEER_CONNECTED;
+    bool connect_failed = p->state != PEER_CONNECTED && !p->close_requested;
+    p->close_requested = false;
     uint64_t drained = peer_drained(p);
     struct rpc_call_list sent, pending;
     TAILQ_INIT(&sent);
@@ -191,7 +192,7 @@ static void peer_fail(struct rpc_peer *p, const char *reason)
         p->failures++;
         rpc->stats.connect_failures++;
         p->retry_at = now + backoff_us(rpc, p->failures);
-    } else {
+    } else if (p->retry_at < now) {
         p->retry_at = now;
     }
     SR_INFO(rpc->log, connect_failed ? "rpc.connect_failed" : "rpc.conn_lost",
@@ -310,7 +311,9 @@ static void peer_kick(struct rpc_peer *p)
 static void peer_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct rpc_peer *p = arg;
-    if (p->state == PEER_FAILING) {
+    if (p->close_requested) {
+        peer_fail(p, "closed locally");
+    } else if (p->state == PEER_FAILING) {
         peer_fail(p, "connect failed at once");
     } else if (p->state == PEER_BACKOFF) {
         sr_time_us now = sr_time_mono_us();
@@ -487,6 +490,22 @@ int sr_rpc_call_kind(struct sr_rpc *rpc, const char *peer, uint32_t kind,
     if (id != NULL)
         *id = c->id;
     call_queue(p, c);
+    return 0;
+}
+
+int sr_rpc_disconnect(struct sr_rpc *rpc, const char *peer)
+{
+    struct rpc_peer *p = peer_find(rpc, peer);
+    if (p == NULL)
+        return SR_ENOTFOUND;
+    if (p->state == PEER_IDLE || p->close_requested)
+        return 0;
+    /* From the loop, not here: this may run inside a callback reading this
+     * very connection. The timer's other uses (backoff, deferred failure)
+     * end in the same peer_fail. */
+    p->close_requested = true;
+    struct timeval zero = {0, 0};
+    evtimer_add(&p->timer, &zero);
     return 0;
 }
 

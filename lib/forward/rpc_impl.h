@@ -65,6 +65,7 @@ struct rpc_peer {
     uint32_t failures;              /* consecutive failed connects */
     sr_time_us retry_at;            /* no connect before this */
     bool was_connected;             /* for the reconnects counter */
+    bool close_requested;           /* sr_rpc_disconnect: fail on the timer */
 };
 
 /* An accepted connection. Reply handles point here, so it outlives both its

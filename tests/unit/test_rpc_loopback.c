@@ -311,3 +311,99 @@ Test(rpc_loopback, delete_cancels_every_pending_call_once)
         cr_expect_eq(sr_rpc_respond(h.replies[i], 0, "z", 1), 0);
     env_fini(&e);
 }
+
+Test(rpc_loopback, disconnect_fails_calls_from_the_loop_then_redials)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    struct held h = {.n = 0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    cr_expect_eq(sr_rpc_disconnect(e.cli, e.addr), SR_ENOTFOUND);
+    struct outcome o[5] = {{0}};
+    for (int i = 0; i < 5; i++) {
+        struct sr_rpc_call_args a = args_for("hold", NULL, 0, 5000);
+        cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o[i], NULL), 0);
+    }
+    WAIT_UNTIL(&e, 3000, h.n == 5);
+    cr_assert_eq(h.n, 5);
+    cr_assert_eq(sr_rpc_disconnect(e.cli, e.addr), 0);
+    cr_expect_eq(total_calls(o, 5), 0, "not inside sr_rpc_disconnect");
+    WAIT_UNTIL(&e, 3000, total_calls(o, 5) == 5);
+    for (int i = 0; i < 5; i++) {
+        cr_expect_eq(o[i].calls, 1);
+        cr_expect_eq(o[i].status, SR_ECONNLOST, "%s", sr_err_name(o[i].status));
+    }
+    for (int i = 0; i < 5; i++)
+        sr_rpc_respond(h.replies[i], 0, NULL, 0);
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), 0);
+    struct outcome again = {0};
+    struct sr_rpc_call_args a = args_for("echo", "y", 1, 3000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &again, NULL), 0);
+    WAIT_UNTIL(&e, 3000, again.calls == 1);
+    cr_expect_eq(again.status, 0, "%s", sr_err_name(again.status));
+    struct sr_rpc_stats cs;
+    sr_rpc_stats_get(e.cli, &cs);
+    cr_expect_eq(cs.connects, 2);
+    cr_expect_eq(cs.reconnects, 1);
+    cr_expect_eq(cs.connect_failures, 0, "a local close is not a failure");
+    env_fini(&e);
+}
+
+/* A callback that drops the connection while other answers are still being
+ * read from it: every call still completes exactly once. */
+struct reentry;
+struct reentry_slot {
+    struct reentry *re;
+    struct outcome o;
+};
+struct reentry {
+    struct env *e;
+    struct reentry_slot s[48];
+    struct outcome extra;   /* a call made from inside a callback */
+    int seen;
+};
+
+static void disconnect_on_first(void *ud, const struct sr_rpc_result *r)
+{
+    struct reentry_slot *slot = ud;
+    struct reentry *re = slot->re;
+    record(&slot->o, r);
+    if (re->seen++ == 0)
+        cr_assert_eq(sr_rpc_disconnect(re->e->cli, re->e->addr), 0);
+    if (re->seen == 2) {
+        struct sr_rpc_call_args a = args_for("echo", "z", 1, 3000);
+        cr_assert_eq(sr_rpc_call(re->e->cli, re->e->addr, &a, record, &re->extra, NULL), 0);
+    }
+}
+
+static int reentry_calls(const struct reentry *re)
+{
+    int t = re->extra.calls;
+    for (int i = 0; i < 48; i++)
+        t += re->s[i].o.calls;
+    return t;
+}
+
+Test(rpc_loopback, disconnect_from_inside_a_callback)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), 0);
+    static struct reentry re;
+    memset(&re, 0, sizeof(re));
+    re.e = &e;
+    for (int i = 0; i < 48; i++) {
+        re.s[i].re = &re;
+        struct sr_rpc_call_args a = args_for("echo", "x", 1, 3000);
+        cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, disconnect_on_first, &re.s[i], NULL), 0);
+    }
+    WAIT_UNTIL(&e, 3000, reentry_calls(&re) == 49);
+    cr_assert_eq(reentry_calls(&re), 49);
+    for (int i = 0; i < 48; i++) {
+        cr_expect_eq(re.s[i].o.calls, 1);
+        cr_expect(re.s[i].o.status == 0 || re.s[i].o.status == SR_ECONNLOST ||
+                  re.s[i].o.status == SR_EUNREACH, "%d: %s", i, sr_err_name(re.s[i].o.status));
+    }
+    cr_expect_eq(re.extra.calls, 1);
+    env_fini(&e);
+}
