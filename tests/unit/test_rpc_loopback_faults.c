@@ -4,6 +4,7 @@
  * garbage): the connection is closed, counted, and the server keeps serving
  * everyone else. Every wait is bounded. */
 #include "test_rpc_util.h"
+#include "forward/frame.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -290,5 +291,78 @@ Test(rpc_faults, oversize_answer_becomes_etoobig)
     WAIT_UNTIL(&e, 3000, o.calls == 1);
     cr_expect_eq(o.status, SR_ETOOBIG);
     cr_expect(o.remote);
+    env_fini(&e);
+}
+
+/* Send what the socket takes without blocking; true once all is sent. */
+static bool pump(int fd, const struct sr_buf *b, size_t *off)
+{
+    while (*off < b->len) {
+        ssize_t n = send(fd, b->data + *off, b->len - *off, MSG_DONTWAIT);
+        if (n <= 0)
+            return false;
+        *off += (size_t)n;
+    }
+    return true;
+}
+
+static size_t drain(int fd)
+{
+    static uint8_t sink[65536];
+    size_t total = 0;
+    ssize_t n;
+    while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+        total += (size_t)n;
+    return total;
+}
+
+/* A client that sends but does not read: the server stops reading it once
+ * max_outbuf bytes of answers wait, and resumes when they drain. */
+Test(rpc_faults, server_stops_reading_a_client_that_does_not_read)
+{
+    struct sr_rpc_cfg scfg = sr_rpc_cfg_default_lan();
+    scfg.max_outbuf = 256 * 1024;
+    struct env e;
+    env_init(&e, &scfg, NULL);
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), 0);
+    enum { N = 300, BODY = 64 * 1024 };
+    static uint8_t body[BODY];
+    struct sr_buf reqs;
+    sr_buf_create(&reqs, 0);
+    size_t expect = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        struct sr_rpc_frame f = {.kind = SR_RPC_KIND_REQUEST, .id = i + 1, .deadline_ms = 30000,
+                                 .service = "test", .service_len = 4, .endpoint = "echo",
+                                 .endpoint_len = 4, .body = body, .body_len = BODY};
+        cr_assert_eq(sr_rpc_frame_encode(&reqs, &f, 1u << 20, NULL), 0);
+        struct sr_buf one;
+        sr_buf_create(&one, 0);
+        struct sr_rpc_frame r = {.kind = SR_RPC_KIND_RESPONSE, .id = i + 1, .body = body,
+                                 .body_len = BODY};
+        cr_assert_eq(sr_rpc_frame_encode(&one, &r, 1u << 20, NULL), 0);
+        expect += one.len;
+        sr_buf_destroy(&one);
+    }
+    int fd = raw_connect(e.addr);
+    size_t off = 0;
+    sr_time_us until = sr_time_mono_us() + 1000 * SR_US_PER_MS;
+    while (sr_time_mono_us() < until) {
+        pump(fd, &reqs, &off);
+        event_base_loop(e.base, EVLOOP_ONCE);
+    }
+    struct sr_rpc_stats ss;
+    sr_rpc_stats_get(e.srv, &ss);
+    cr_expect_lt(ss.requests_received, N, "the server paused (%llu handled)",
+                 (unsigned long long)ss.requests_received);
+    /* 19 MiB of answers would be waiting otherwise; kernel buffers hold a
+     * few MiB at most, the server's own output at most max_outbuf + one. */
+    size_t got = 0;
+    WAIT_UNTIL(&e, 10000, (pump(fd, &reqs, &off), got += drain(fd), got == expect));
+    sr_rpc_stats_get(e.srv, &ss);
+    cr_expect_eq(ss.requests_received, N);
+    cr_expect_eq(got, expect, "every answer arrives once the client reads");
+    cr_expect_eq(ss.frame_errors, 0);
+    close(fd);
+    sr_buf_destroy(&reqs);
     env_fini(&e);
 }
