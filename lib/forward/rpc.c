@@ -82,6 +82,16 @@ void sr_rpc_delete(struct sr_rpc *rpc)
     free(rpc);
 }
 
+int sr_rpc_use_transport(struct sr_rpc *rpc, const struct sr_conn_ops *ops, void *ctx)
+{
+    if (ops == NULL || rpc->listener != NULL || rpc->peers.count != 0)
+        return SR_EINVAL;
+    sr_conn_transport_destroy(&rpc->transport);
+    rpc->transport.ops = ops;
+    rpc->transport.ctx = ctx;
+    return 0;
+}
+
 int sr_rpc_listen(struct sr_rpc *rpc, const char *addr)
 {
     if (rpc->closing)

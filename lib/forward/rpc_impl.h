@@ -135,6 +135,11 @@ void sr_rpc_format_addr(const struct sockaddr *sa, char *out, size_t len);
 /* A random number in [0, 1) for jitter. */
 double sr_rpc_rand01(struct sr_rpc *rpc);
 
+/* Swap the transport (TLS will call this with its ops and SSL_CTX). Only
+ * before sr_rpc_listen and the first call: SR_EINVAL after. The RPC object
+ * frees `ctx` with ops->ctx_free on delete. */
+int sr_rpc_use_transport(struct sr_rpc *rpc, const struct sr_conn_ops *ops, void *ctx);
+
 /* rpc_client.c */
 int sr_rpc_client_init(struct sr_rpc *rpc);
 void sr_rpc_client_shutdown(struct sr_rpc *rpc);

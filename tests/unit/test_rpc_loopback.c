@@ -3,6 +3,8 @@
  * deadlines (both bounds), late responses, the busy limit, argument errors
  * and cancellation at teardown. Every wait is bounded. */
 #include "test_rpc_util.h"
+#include "forward/conn.h"
+#include "forward/rpc_impl.h"
 
 Test(rpc_loopback, round_trip_carries_every_field)
 {
@@ -406,4 +408,65 @@ Test(rpc_loopback, disconnect_from_inside_a_callback)
     }
     cr_expect_eq(re.extra.calls, 1);
     env_fini(&e);
+}
+
+/* The RPC code sees transports only through struct sr_conn_ops: a wrapping
+ * transport (here: TCP plus counters, later TLS) slots in unchanged. */
+struct counting {
+    int accepted, clients, connects, freed;
+};
+
+static struct bufferevent *cnt_wrap(void *ctx, struct event_base *b, evutil_socket_t fd)
+{
+    ((struct counting *)ctx)->accepted++;
+    return sr_conn_tcp_ops.wrap_accepted(NULL, b, fd);
+}
+
+static struct bufferevent *cnt_client(void *ctx, struct event_base *b)
+{
+    ((struct counting *)ctx)->clients++;
+    return sr_conn_tcp_ops.new_client(NULL, b);
+}
+
+static int cnt_connect(void *ctx, struct bufferevent *bev, const struct sockaddr *sa, int len)
+{
+    ((struct counting *)ctx)->connects++;
+    return sr_conn_tcp_ops.connect(NULL, bev, sa, len);
+}
+
+static const char *cnt_error(void *ctx, struct bufferevent *bev, char *out, size_t len)
+{
+    (void)ctx;
+    return sr_conn_tcp_ops.last_error(NULL, bev, out, len);
+}
+
+static void cnt_free(void *ctx) { ((struct counting *)ctx)->freed++; }
+
+static const struct sr_conn_ops counting_ops = {
+    .name = "counting-tcp", .wrap_accepted = cnt_wrap, .new_client = cnt_client,
+    .connect = cnt_connect, .last_error = cnt_error, .ctx_free = cnt_free,
+};
+
+Test(rpc_loopback, transport_is_an_ops_table)
+{
+    struct env e;
+    env_base(&e);
+    struct counting sc = {0}, cc = {0};
+    int err = 0;
+    e.srv = sr_rpc_new(e.base, NULL, e.log, &err);
+    e.cli = sr_rpc_new(e.base, NULL, e.log, &err);
+    cr_assert_eq(sr_rpc_use_transport(e.srv, &counting_ops, &sc), 0);
+    cr_assert_eq(sr_rpc_use_transport(e.cli, &counting_ops, &cc), 0);
+    cr_assert_eq(sr_rpc_listen(e.srv, "127.0.0.1:0"), 0);
+    cr_expect_eq(sr_rpc_use_transport(e.srv, &counting_ops, &sc), SR_EINVAL, "too late");
+    cr_assert_eq(sr_rpc_listen_addr(e.srv, e.addr, sizeof(e.addr)), 0);
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), 0);
+    struct outcome o = {0};
+    struct sr_rpc_call_args a = args_for("echo", "t", 1, 3000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, NULL), 0);
+    WAIT_UNTIL(&e, 3000, o.calls == 1);
+    cr_expect_eq(o.status, 0);
+    cr_expect(sc.accepted == 1 && cc.clients == 1 && cc.connects == 1);
+    env_fini(&e);
+    cr_expect(sc.freed == 1 && cc.freed == 1, "the RPC object owns the transport context");
 }
