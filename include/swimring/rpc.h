@@ -62,8 +62,10 @@ struct sr_rpc_cfg {
     uint32_t max_frame;          /* largest frame payload accepted or sent, bytes */
     uint32_t max_inflight;       /* server: unanswered requests per connection */
     uint32_t max_pending;        /* client: queued + in-flight requests per peer */
-    uint32_t max_outbuf;         /* server: stop reading a connection while its
-                                    unsent answers exceed this many bytes */
+    uint32_t max_outbuf;         /* unsent bytes per connection: a server stops
+                                    reading a client whose answers pile up past
+                                    it; a client refuses calls (SR_EFULL) to a
+                                    peer with this much queued, unless none */
     uint32_t connect_timeout_ms; /* a connect (TLS: and handshake) slower fails */
     uint32_t backoff_min_ms;     /* first reconnect delay after a failure */
     uint32_t backoff_max_ms;     /* the delay doubles up to this */
@@ -175,7 +177,8 @@ SR_API int sr_rpc_respond(struct sr_rpc_reply *reply, int status,
 /* Send a request to `peer` ("host:port"), connecting if needed. On success
  * the callback runs exactly once (see the contract above) and *id (if not
  * NULL) receives the request id. Errors: SR_EINVAL (bad address or args),
- * SR_ETOOBIG (frame too large), SR_EFULL (max_pending reached for this
+ * SR_ETOOBIG (frame too large), SR_EFULL (max_pending calls or max_outbuf
+ * unsent bytes reached for this
  * peer), SR_ECLOSED (inside sr_rpc_delete), SR_ENOMEM. */
 SR_API int sr_rpc_call(struct sr_rpc *rpc, const char *peer, const struct sr_rpc_call_args *args,
                        sr_rpc_done_f cb, void *ud, uint64_t *id);

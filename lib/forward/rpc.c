@@ -219,6 +219,12 @@ int sr_rpc_encode(struct sr_rpc *rpc, struct sr_rpc_frame *f, size_t *deadline_o
     return sr_rpc_frame_encode(&rpc->scratch, f, rpc->cfg.max_frame, deadline_off);
 }
 
+void sr_rpc_tune_bev(struct bufferevent *bev)
+{
+    bufferevent_set_max_single_read(bev, SR_RPC_IO_CHUNK);
+    bufferevent_set_max_single_write(bev, SR_RPC_IO_CHUNK);
+}
+
 int sr_rpc_next_frame(struct sr_rpc *rpc, struct evbuffer *in, const char *peer,
                       const uint8_t **payload, uint32_t *len)
 {

@@ -92,6 +92,15 @@ static uint64_t peer_drained(const struct rpc_peer *p)
     return p->out_total - evbuffer_get_length(bufferevent_get_output(p->bev));
 }
 
+/* Bytes waiting to go to this peer: queued frames and the output buffer. */
+static uint64_t peer_unsent(const struct rpc_peer *p)
+{
+    uint64_t n = p->pending_bytes;
+    if (p->bev != NULL)
+        n += evbuffer_get_length(bufferevent_get_output(p->bev));
+    return n;
+}
+
 static bool call_maybe_delivered(const struct rpc_call *c, uint64_t drained)
 {
     return c->sent && c->end <= drained;
@@ -109,6 +118,8 @@ static void call_complete(struct rpc_call *c, struct sr_rpc_result *res)
     sr_rpc_done_f cb = c->cb;
     void *ud = c->ud;
     res->id = c->id;
+    if (c->frame != NULL)
+        c->peer->pending_bytes -= c->frame_len;
     free(c->frame);
     free(c);
     cb(ud, res);
@@ -224,7 +235,7 @@ static void peer_fail_later(struct rpc_peer *p)
 
 static void peer_write(struct rpc_peer *p, struct rpc_call *c, const uint8_t *frame, size_t len)
 {
-    /* Output buffer growth is bounded by max_pending frames per peer. */
+    /* Output growth is bounded by max_outbuf (checked by the caller). */
     if (bufferevent_write(p->bev, frame, len) < 0) {
         /* Out of memory: the call stays unsent and ends SR_EUNREACH or by
          * its deadline. */
@@ -264,6 +275,7 @@ static void peer_flush_pending(struct rpc_peer *p)
         uint8_t *frame = c->frame;
         size_t len = c->frame_len;
         c->frame = NULL;
+        p->pending_bytes -= len;
         peer_write(p, c, frame, len);
         free(frame);
     }
@@ -277,6 +289,7 @@ static void peer_start_connect(struct rpc_peer *p)
         peer_fail_later(p);
         return;
     }
+    sr_rpc_tune_bev(p->bev);
     p->out_total = 0;
     p->state = PEER_CONNECTING;
     /* Callbacks before connect: libevent drops events of a bufferevent that
@@ -456,7 +469,8 @@ int sr_rpc_call_kind(struct sr_rpc *rpc, const char *peer, uint32_t kind,
     struct rpc_peer *p;
     if ((rc = peer_get(rpc, peer, &p)) < 0)
         return rc;
-    if (p->outstanding >= rpc->cfg.max_pending)
+    if (p->outstanding >= rpc->cfg.max_pending ||
+        (p->outstanding > 0 && peer_unsent(p) >= rpc->cfg.max_outbuf))
         return SR_EFULL;
     size_t deadline_off = 0;
     if ((rc = call_encode(rpc, kind, args, &deadline_off)) < 0)
@@ -474,6 +488,7 @@ int sr_rpc_call_kind(struct sr_rpc *rpc, const char *peer, uint32_t kind,
         memcpy(c->frame, rpc->scratch.data, rpc->scratch.len);
         c->frame_len = rpc->scratch.len;
         c->deadline_off = deadline_off;
+        p->pending_bytes += c->frame_len;
     }
     c->peer = p;
     c->id = rpc->next_id++;

@@ -62,6 +62,7 @@ struct rpc_peer {
     struct rpc_call_list pending;   /* not yet in bev, in call order */
     struct rpc_call_list sent;      /* in bev, in stream order */
     uint32_t outstanding;           /* pending + sent */
+    uint64_t pending_bytes;         /* frames held by pending calls */
     uint32_t failures;              /* consecutive failed connects */
     sr_time_us retry_at;            /* no connect before this */
     bool was_connected;             /* for the reconnects counter */
@@ -116,6 +117,13 @@ struct sr_rpc {
     size_t nhandlers;
     struct rpc_handler catch_all;
 };
+
+/* Bytes libevent reads (writes) per socket call; its default, 4096, costs
+ * one loop turn per 30 small pipelined frames. */
+#define SR_RPC_IO_CHUNK (64 * 1024)
+
+/* Settings every RPC bufferevent gets, whatever the transport. */
+void sr_rpc_tune_bev(struct bufferevent *bev);
 
 /* rpc.c: the frame reader shared by both sides. Looks at the front of
  * `in`: 1 and a contiguous frame in *payload and *len when a whole frame is

@@ -239,6 +239,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         free(sc);
         return;
     }
+    sr_rpc_tune_bev(sc->bev);
     sc->rpc = rpc;
     sc->refs = 1;
     sr_rpc_format_addr(sa, sc->peer, sizeof(sc->peer));

@@ -57,6 +57,7 @@ Test(rpc_faults, lost_connection_tells_written_from_queued)
 {
     struct sr_rpc_cfg ccfg = sr_rpc_cfg_default_lan();
     ccfg.max_frame = 1u << 20;
+    ccfg.max_outbuf = 64u << 20;
     struct env e;
     env_base(&e);
     int err = 0;
@@ -364,5 +365,67 @@ Test(rpc_faults, server_stops_reading_a_client_that_does_not_read)
     cr_expect_eq(ss.frame_errors, 0);
     close(fd);
     sr_buf_destroy(&reqs);
+    env_fini(&e);
+}
+
+/* Records what the handler saw as the caller's remaining time. */
+static void deadline_handler(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_request *r)
+{
+    *(uint32_t *)ud = r->deadline_ms;
+    sr_rpc_respond(reply, 0, NULL, 0);
+}
+
+/* A call that waits in backoff goes out with the time it has left then,
+ * not the timeout it was made with. */
+Test(rpc_faults, deadline_sent_is_what_is_left_when_written)
+{
+    struct sr_rpc_cfg ccfg = sr_rpc_cfg_default_lan();
+    ccfg.backoff_min_ms = 300;
+    struct env e;
+    env_init(&e, NULL, &ccfg);
+    char addr[SR_RPC_ADDR_MAX];
+    snprintf(addr, sizeof(addr), "%s", e.addr);
+    sr_rpc_delete(e.srv);
+    e.srv = NULL;
+    struct outcome o = {0};
+    struct sr_rpc_call_args a = args_for("deadline", NULL, 0, 1000);
+    cr_assert_eq(sr_rpc_call(e.cli, addr, &a, record, &o, NULL), 0);
+    WAIT_UNTIL(&e, 3000, o.calls == 1);
+    cr_assert_eq(o.status, SR_EUNREACH);   /* now backing off 225..375 ms */
+    e.srv = env_server(&e, NULL, addr);
+    uint32_t seen = 0;
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "deadline", deadline_handler, &seen), 0);
+    struct outcome o2 = {0};
+    sr_time_us t0 = sr_time_mono_us();
+    cr_assert_eq(sr_rpc_call(e.cli, addr, &a, record, &o2, NULL), 0);
+    WAIT_UNTIL(&e, 3000, o2.calls == 1);
+    cr_assert_eq(o2.status, 0, "%s", sr_err_name(o2.status));
+    sr_time_us waited_ms = (o2.at - t0) / SR_US_PER_MS;
+    cr_expect_gt(seen, 0);
+    cr_expect_leq(seen, 1000 - waited_ms + 50, "sent %u ms left after waiting %llu ms", seen,
+                  (unsigned long long)waited_ms);
+    cr_expect_leq(seen, 1000 - 200, "at least the minimum backoff is gone (%u)", seen);
+    env_fini(&e);
+}
+
+Test(rpc_faults, client_refuses_calls_past_max_outbuf_bytes)
+{
+    struct sr_rpc_cfg ccfg = sr_rpc_cfg_default_lan();
+    ccfg.max_outbuf = 100 * 1024;
+    struct env e;
+    env_init(&e, NULL, &ccfg);
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "echo", echo_handler, NULL), 0);
+    static uint8_t body[64 * 1024];
+    struct outcome o[3] = {{0}};
+    struct sr_rpc_call_args a = args_for("echo", body, sizeof(body), 3000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o[0], NULL), 0);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o[1], NULL), 0);
+    cr_expect_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o[2], NULL), SR_EFULL,
+                 "128 KiB queued >= 100 KiB");
+    WAIT_UNTIL(&e, 3000, o[0].calls == 1 && o[1].calls == 1);
+    cr_expect(o[0].status == 0 && o[1].status == 0);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o[2], NULL), 0, "room again");
+    WAIT_UNTIL(&e, 3000, o[2].calls == 1);
+    cr_expect_eq(o[2].status, 0);
     env_fini(&e);
 }
