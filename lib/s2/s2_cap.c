@@ -54,7 +54,8 @@ sr_s2_cap sr_s2_cap_from_latlng_m(double lat_deg, double lng_deg, double radius_
 bool sr_s2_cap_contains(const sr_s2_cap *cap, sr_s2_point p) {
     /* S1ChordAngle(center, p) <= radius, in squared chord lengths. */
     sr_s2_point d = {cap->center.x - p.x, cap->center.y - p.y, cap->center.z - p.z};
-    return fmin(4.0, sr_s2_dot(d, d)) <= cap->length2;
+    double d2 = sr_s2_dot(d, d);
+    return (d2 < 4.0 ? d2 : 4.0) <= cap->length2; /* std::min(4.0, d2) */
 }
 
 /* S2Cell::Contains(S2Point): p's (u, v) on the cell's face, inside the
@@ -243,24 +244,35 @@ static void sort_ids(uint64_t *ids, size_t n) {
  * set (a cap is convex; where it touches diagonal cells only through a
  * shared vertex, that vertex is in the cap and so are all cells around
  * it), so the fill finds them all. */
+static uint64_t fij_key(sr_s2_fij c) {
+    /* face (3 bits) | i (30) | j (30), with bit 63 set so it is never 0. */
+    return 1ULL << 63 | (uint64_t)c.face << 60 | (uint64_t)c.i << 30 | (uint64_t)c.j;
+}
+
 static int flood_fill(const sr_s2_cap *cap, int level, uint64_t *out,
                       size_t max_cells, seen_set *seen) {
     uint64_t start = sr_s2_cell_parent(sr_s2_cell_from_point(cap->center), level);
-    int rc = seen_add(seen, start);
+    sr_s2_fij c = sr_s2_fij_from_cell(start);
+    int rc = seen_add(seen, fij_key(c));
     if (rc < 0) return rc;
     if (!sr_s2_cap_intersects_cell(cap, start)) return 0; /* see cap_crosses_cell */
     if (max_cells < 1) return SR_EFULL;
     out[0] = start;
     size_t n = 1;
+    /* Cells are tested in (face, i, j) form and Hilbert-encoded only when
+     * kept; the queue is `out`, decoded back once per kept cell. */
     for (size_t head = 0; head < n; head++) {
-        uint64_t nb[4];
-        sr_s2_cell_edge_neighbors(out[head], nb);
+        c = sr_s2_fij_from_cell(out[head]);
         for (int k = 0; k < 4; k++) {
-            rc = seen_add(seen, nb[k]);
+            sr_s2_fij nb = sr_s2_fij_neighbor(c, level, k);
+            rc = seen_add(seen, fij_key(nb));
             if (rc < 0) return rc;
-            if (rc == 0 || !sr_s2_cap_intersects_cell(cap, nb[k])) continue;
+            if (rc == 0) continue;
+            sr_s2_cellgeo g;
+            sr_s2_cellgeo_from_fij(&g, nb.face, nb.i, nb.j, level);
+            if (!cap_intersects_geo(cap, &g)) continue;
             if (n == max_cells) return SR_EFULL;
-            out[n++] = nb[k];
+            out[n++] = sr_s2_fij_to_cell(nb, level);
         }
     }
     return (int)n;

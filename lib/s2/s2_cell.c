@@ -252,19 +252,48 @@ int sr_s2_cell_from_token(const char *token, size_t len, uint64_t *id) {
 
 /* ---- cell geometry ---------------------------------------------------- */
 
+void sr_s2_cellgeo_from_fij(sr_s2_cellgeo *g, int face, int i_lo, int j_lo, int level) {
+    int size = 1 << (SR_S2_MAX_LEVEL - level);
+    g->face = face;
+    g->level = level;
+    /* (1.0 / 2^30) * i is exact, then through the projection: the same
+     * (u, v) S2Cell computes (IJLevelToBoundUV). */
+    g->u[0] = sr_s2_st_to_uv((1.0 / SR_S2_MAX_SIZE) * i_lo);
+    g->u[1] = sr_s2_st_to_uv((1.0 / SR_S2_MAX_SIZE) * (i_lo + size));
+    g->v[0] = sr_s2_st_to_uv((1.0 / SR_S2_MAX_SIZE) * j_lo);
+    g->v[1] = sr_s2_st_to_uv((1.0 / SR_S2_MAX_SIZE) * (j_lo + size));
+}
+
 void sr_s2_cellgeo_init(sr_s2_cellgeo *g, uint64_t id) {
-    int ij[2];
-    g->face = sr_s2_cell_to_face_ij(id, &ij[0], &ij[1], NULL);
-    g->level = sr_s2_cell_level(id);
-    int size = 1 << (SR_S2_MAX_LEVEL - g->level);
-    double *bound[2] = {g->u, g->v};
-    for (int d = 0; d < 2; d++) {
-        /* (1.0 / 2^30) * i is exact, then through the projection: the
-         * same (u, v) S2Cell computes (IJLevelToBoundUV). */
-        int lo = ij[d] & -size;
-        bound[d][0] = sr_s2_st_to_uv((1.0 / SR_S2_MAX_SIZE) * lo);
-        bound[d][1] = sr_s2_st_to_uv((1.0 / SR_S2_MAX_SIZE) * (lo + size));
+    sr_s2_fij c = sr_s2_fij_from_cell(id);
+    sr_s2_cellgeo_from_fij(g, c.face, c.i, c.j, sr_s2_cell_level(id));
+}
+
+sr_s2_fij sr_s2_fij_from_cell(uint64_t id) {
+    sr_s2_fij c;
+    int size = 1 << (SR_S2_MAX_LEVEL - sr_s2_cell_level(id));
+    c.face = sr_s2_cell_to_face_ij(id, &c.i, &c.j, NULL);
+    c.i &= -size;
+    c.j &= -size;
+    return c;
+}
+
+uint64_t sr_s2_fij_to_cell(sr_s2_fij c, int level) {
+    return sr_s2_cell_parent(sr_s2_cell_from_face_ij(c.face, c.i, c.j), level);
+}
+
+sr_s2_fij sr_s2_fij_neighbor(sr_s2_fij c, int level, int k) {
+    int size = 1 << (SR_S2_MAX_LEVEL - level);
+    int di = k == 1 ? size : k == 3 ? -size : 0;
+    int dj = k == 2 ? size : k == 0 ? -size : 0;
+    int i = c.i + di, j = c.j + dj;
+    if (i >= 0 && j >= 0 && i < SR_S2_MAX_SIZE && j < SR_S2_MAX_SIZE) {
+        sr_s2_fij r = {c.face, i, j};
+        return r;
     }
+    /* Off the face: S2 steps from the cell's decoded leaf (not its lowest
+     * one), but any leaf of the cell lands in the same neighbour. */
+    return sr_s2_fij_from_cell(sr_s2_cell_parent(from_face_ij_wrap(c.face, i, j), level));
 }
 
 sr_s2_point sr_s2_cellgeo_vertex_raw(const sr_s2_cellgeo *g, int k) {

@@ -51,6 +51,21 @@ static inline void sr_s2_face_xyz_to_uv(int face, sr_s2_point p, double *u,
 
 /* Decodes a valid cell into its face and (u, v) bounds. */
 void sr_s2_cellgeo_init(sr_s2_cellgeo *g, uint64_t id);
+/* The same from a cell's face, level and lowest leaf coordinates. */
+void sr_s2_cellgeo_from_fij(sr_s2_cellgeo *g, int face, int i_lo, int j_lo, int level);
+
+/* A cell as face, level and its lowest leaf coordinates (multiples of the
+ * cell's size): neighbours in this form are found by adding the size,
+ * with no Hilbert encoding, which is what makes the flood fill cheap. */
+typedef struct sr_s2_fij {
+    int face, i, j;
+} sr_s2_fij;
+
+sr_s2_fij sr_s2_fij_from_cell(uint64_t id);
+uint64_t sr_s2_fij_to_cell(sr_s2_fij c, int level);
+/* Edge neighbour k (down, right, up, left) as sr_s2_cell_edge_neighbors
+ * gives it; across a face edge it goes through the wrapping code. */
+sr_s2_fij sr_s2_fij_neighbor(sr_s2_fij c, int level, int k);
 /* Vertex k (0..3, CCW from lower left), not normalized. */
 sr_s2_point sr_s2_cellgeo_vertex_raw(const sr_s2_cellgeo *g, int k);
 
