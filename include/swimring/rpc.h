@@ -22,7 +22,7 @@
  *                             failed, or the connection died while it was
  *                             queued): it was surely NOT delivered; any
  *                             request may be retried
- *     SR_ECANCELED            sr_rpc_delete ran first
+ *     SR_ECANCELED            sr_rpc_cancel or sr_rpc_delete ran first
  *   res->maybe_delivered says the same for every outcome (a timed-out
  *   request may or may not have been written).
  *
@@ -187,6 +187,12 @@ SR_API int sr_rpc_call(struct sr_rpc *rpc, const char *peer, const struct sr_rpc
 SR_API int sr_rpc_ping(struct sr_rpc *rpc, const char *peer, uint32_t timeout_ms,
                        sr_rpc_done_f cb, void *ud);
 
+/* Give up on call `id` (from sr_rpc_call): its callback runs from the loop,
+ * soon after this returns, with SR_ECANCELED (maybe_delivered says whether
+ * the peer may still act on it); an answer arriving later is dropped as
+ * late. SR_ENOTFOUND if the call already completed or its callback is
+ * already scheduled to run. */
+SR_API int sr_rpc_cancel(struct sr_rpc *rpc, uint64_t id);
 /* Close the pooled connection to `peer` (a member left or was declared
  * faulty): its calls complete from the loop, soon after this returns, with
  * SR_ECONNLOST or SR_EUNREACH as for a lost connection; calls made

@@ -136,6 +136,8 @@ static void call_unlink(struct rpc_call *c)
 static void call_fail(struct rpc_call *c, int status, bool maybe_delivered)
 {
     struct sr_rpc *rpc = c->peer->rpc;
+    if (c->canceled)
+        status = SR_ECANCELED;  /* the caller gave up first */
     if (status == SR_ECONNLOST)
         rpc->stats.conn_lost++;
     else if (status == SR_EUNREACH)
@@ -155,6 +157,14 @@ static void call_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct rpc_call *c = arg;
     /* A base without EVENT_BASE_FLAG_PRECISE_TIMER runs timers on the
      * coarse clock and may wake a few ms early: never time out early. */
+    if (c->canceled) {
+        bool maybe = call_maybe_delivered(c, peer_drained(c->peer));
+        if (!c->unlinked)
+            call_unlink(c);
+        struct sr_rpc_result res = {.status = SR_ECANCELED, .maybe_delivered = maybe};
+        call_complete(c, &res);
+        return;
+    }
     sr_time_us now = sr_time_mono_us();
     if (now < c->deadline) {
         struct timeval tv = tv_from_us(c->deadline - now);
@@ -387,7 +397,7 @@ static int peer_on_frame(struct rpc_peer *p, const uint8_t *payload, uint32_t le
         return SR_EPROTO;
     }
     struct rpc_call *c = call_find(rpc, f.id);
-    if (c == NULL || c->peer != p || !c->sent) {
+    if (c == NULL || c->peer != p || !c->sent || c->canceled) {
         /* Timed out already (or never ours): the caller has its answer. */
         rpc->stats.late_responses++;
         return 0;
@@ -508,6 +518,28 @@ int sr_rpc_call_kind(struct sr_rpc *rpc, const char *peer, uint32_t kind,
     return 0;
 }
 
+int sr_rpc_cancel(struct sr_rpc *rpc, uint64_t id)
+{
+    struct rpc_call *c = call_find(rpc, id);
+    if (c == NULL || c->canceled)
+        return SR_ENOTFOUND;
+    /* Complete from the loop through the deadline timer, never inside this
+     * call: the caller may hold state its callback frees. */
+    c->canceled = true;
+    if (!c->sent) {
+        /* Not written yet: make sure it never is. */
+        TAILQ_REMOVE(&c->peer->pending, c, link);
+        c->unlinked = true;
+        if (c->frame != NULL)
+            c->peer->pending_bytes -= c->frame_len;
+        free(c->frame);
+        c->frame = NULL;
+    }
+    struct timeval zero = {0, 0};
+    evtimer_add(&c->timer, &zero);
+    return 0;
+}
+
 int sr_rpc_disconnect(struct sr_rpc *rpc, const char *peer)
 {
     struct rpc_peer *p = peer_find(rpc, peer);
@@ -530,25 +562,39 @@ uint32_t sr_rpc_pending(const struct sr_rpc *rpc, const char *peer)
     return p != NULL ? p->outstanding : 0;
 }
 
+/* Teardown of one peer's calls: SR_ECANCELED, with the delivery flag. */
+static void peer_cancel_calls(struct rpc_peer *p)
+{
+    uint64_t drained = peer_drained(p);
+    struct rpc_call *c;
+    while ((c = TAILQ_FIRST(&p->sent)) != NULL) {
+        TAILQ_REMOVE(&p->sent, c, link);
+        struct sr_rpc_result res = {.status = SR_ECANCELED,
+                                    .maybe_delivered = call_maybe_delivered(c, drained)};
+        call_complete(c, &res);
+    }
+    while ((c = TAILQ_FIRST(&p->pending)) != NULL) {
+        TAILQ_REMOVE(&p->pending, c, link);
+        struct sr_rpc_result res = {.status = SR_ECANCELED};
+        call_complete(c, &res);
+    }
+}
+
 /* Teardown: every call completes SR_ECANCELED, then the peers go. */
 void sr_rpc_client_shutdown(struct sr_rpc *rpc)
 {
     struct sr_rpc_htab_node *n;
+    for (size_t b = 0; b <= rpc->peers.mask; b++)
+        for (n = rpc->peers.buckets[b]; n != NULL; n = n->next)
+            peer_cancel_calls((struct rpc_peer *)n);
+    /* Calls canceled while pending sit on no list, only in the table. */
+    while ((n = sr_rpc_htab_any(&rpc->calls)) != NULL) {
+        struct rpc_call *c = (struct rpc_call *)n;
+        struct sr_rpc_result res = {.status = SR_ECANCELED};
+        call_complete(c, &res);
+    }
     while ((n = sr_rpc_htab_any(&rpc->peers)) != NULL) {
         struct rpc_peer *p = (struct rpc_peer *)n;
-        uint64_t drained = peer_drained(p);
-        struct rpc_call *c;
-        while ((c = TAILQ_FIRST(&p->sent)) != NULL) {
-            TAILQ_REMOVE(&p->sent, c, link);
-            struct sr_rpc_result res = {.status = SR_ECANCELED,
-                                        .maybe_delivered = call_maybe_delivered(c, drained)};
-            call_complete(c, &res);
-        }
-        while ((c = TAILQ_FIRST(&p->pending)) != NULL) {
-            TAILQ_REMOVE(&p->pending, c, link);
-            struct sr_rpc_result res = {.status = SR_ECANCELED};
-            call_complete(c, &res);
-        }
         evtimer_del(&p->timer);
         if (p->bev != NULL)
             bufferevent_free(p->bev);

@@ -30,6 +30,8 @@ struct rpc_call {
     sr_rpc_done_f cb;
     void *ud;
     bool sent;                      /* encoded into the peer's bufferevent */
+    bool canceled;                  /* sr_rpc_cancel: the timer completes it */
+    bool unlinked;                  /* canceled while pending: on no list */
     uint64_t end;                   /* sent: stream offset just past the frame */
     /* pending only: the encoded frame, waiting for a connection */
     uint8_t *frame;

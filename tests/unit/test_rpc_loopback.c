@@ -470,3 +470,37 @@ Test(rpc_loopback, transport_is_an_ops_table)
     env_fini(&e);
     cr_expect(sc.freed == 1 && cc.freed == 1, "the RPC object owns the transport context");
 }
+
+Test(rpc_loopback, cancel_completes_from_the_loop_and_drops_the_answer)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    struct held h = {.n = 0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    struct outcome o = {0}, q = {0};
+    uint64_t id = 0, qid = 0;
+    struct sr_rpc_call_args a = args_for("hold", NULL, 0, 5000);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, &id), 0);
+    /* Canceled while still queued behind the connect: surely not delivered. */
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &q, &qid), 0);
+    cr_assert_eq(sr_rpc_cancel(e.cli, qid), 0);
+    cr_expect_eq(sr_rpc_cancel(e.cli, qid), SR_ENOTFOUND, "already on its way");
+    cr_expect_eq(q.calls, 0, "not inside sr_rpc_cancel");
+    WAIT_UNTIL(&e, 3000, q.calls == 1 && h.n == 1);
+    cr_expect_eq(q.status, SR_ECANCELED);
+    cr_expect(!q.maybe);
+    cr_assert_eq(h.n, 1, "only the first call reached the server (%d, q.calls %d)", h.n, q.calls);
+    /* Canceled after delivery: the answer that follows is late. */
+    cr_assert_eq(sr_rpc_cancel(e.cli, id), 0);
+    sr_rpc_respond(h.replies[0], 0, "late", 4);
+    struct sr_rpc_stats cs;
+    WAIT_UNTIL(&e, 3000, (sr_rpc_stats_get(e.cli, &cs), o.calls == 1 && cs.late_responses == 1));
+    cr_expect_eq(o.calls, 1);
+    cr_expect_eq(o.status, SR_ECANCELED);
+    cr_expect(o.maybe);
+    cr_expect_eq(cs.late_responses, 1);
+    cr_expect_eq(sr_rpc_cancel(e.cli, id), SR_ENOTFOUND);
+    run_for(&e, 20);
+    cr_expect_eq(o.calls, 1, "exactly once");
+    env_fini(&e);
+}

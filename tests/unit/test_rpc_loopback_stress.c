@@ -1,6 +1,7 @@
 /* A seeded random workload against the callback contract: calls with random
  * deadlines, answers late, out of order, with errors or not at all, local
- * disconnects, and the server dying and coming back on the same port. At
+ * disconnects, cancels, and the server dying and coming back on the same
+ * port. At
  * the end every call's callback must have run exactly once, and teardown
  * must leave nothing behind (sanitizers, loop event count).
  * SWIMRING_SEED=<n> replays a run; the seed is printed on failure. */
@@ -14,6 +15,8 @@ struct stress {
     uint64_t rng;
     char addr[SR_RPC_ADDR_MAX];
     struct outcome *o;          /* MAX_CALLS */
+    uint64_t *ids;              /* MAX_CALLS */
+    int cancels;
     int ncalls;
     int refused;                /* sr_rpc_call errors (EFULL): no callback */
     struct sr_rpc_reply *held[MAX_HELD];
@@ -70,7 +73,7 @@ static void issue_calls(struct stress *s)
     int n = (int)below(s, 24);
     for (int i = 0; i < n && s->ncalls < MAX_CALLS; i++) {
         struct sr_rpc_call_args a = args_for("s", NULL, 0, 5 + below(s, 200));
-        if (sr_rpc_call(s->e->cli, s->addr, &a, record, &s->o[s->ncalls], NULL) == 0)
+        if (sr_rpc_call(s->e->cli, s->addr, &a, record, &s->o[s->ncalls], &s->ids[s->ncalls]) == 0)
             s->ncalls++;
         else
             s->refused++;
@@ -86,6 +89,13 @@ static void step(evutil_socket_t fd, short what, void *arg)
     if (s->issuing)
         issue_calls(s);
     answer_some(s, (int)below(s, 6));
+    if (s->ncalls > 0 && below(s, 4) == 0) {
+        /* Cancel one of the recent calls, done or not. */
+        int back = (int)below(s, 64);
+        int i = s->ncalls - 1 - (back < s->ncalls ? back : 0);
+        if (sr_rpc_cancel(s->e->cli, s->ids[i]) == 0)
+            s->cancels++;
+    }
     uint32_t dice = below(s, 1000);
     s->steps++;
     if (dice < 20) {
@@ -125,6 +135,7 @@ Test(rpc_stress, every_call_completes_exactly_once)
     s.e = &e;
     s.rng = seed | 1;
     s.o = calloc(MAX_CALLS, sizeof(*s.o));
+    s.ids = calloc(MAX_CALLS, sizeof(*s.ids));
     s.issuing = true;
     start_server(&s);
     struct event *tick = event_new(e.base, -1, EV_PERSIST, step, &s);
@@ -150,14 +161,18 @@ Test(rpc_stress, every_call_completes_exactly_once)
             cr_assert(!s.o[i].maybe, "call %d: EUNREACH but maybe_delivered", i);
     }
     cr_expect_gt(s.ncalls, 1000, "seed %#llx: the workload ran", (unsigned long long)seed);
+    cr_expect_eq(by[-SR_ECANCELED], s.cancels, "seed %#llx: one SR_ECANCELED per accepted cancel",
+                 (unsigned long long)seed);
     cr_expect_gt(s.restarts, 0, "seed %#llx: the server restarted", (unsigned long long)seed);
     cr_expect_gt(s.disconnects, 0, "seed %#llx: connections were dropped", (unsigned long long)seed);
     cr_log_info("seed %#llx: %d calls (%d refused), ok %d, timedout %d, connlost %d, "
-                "unreach %d, busy %d, notowner %d, %d restarts, %d disconnects, %d steps",
+                "unreach %d, busy %d, notowner %d, canceled %d (%d asked), %d restarts, "
+                "%d disconnects, %d steps",
                 (unsigned long long)seed, s.ncalls, s.refused, by[0], by[-SR_ETIMEDOUT],
                 by[-SR_ECONNLOST], by[-SR_EUNREACH], by[-SR_EBUSY], by[-SR_ENOTOWNER],
-                s.restarts, s.disconnects, s.steps);
+                by[-SR_ECANCELED], s.cancels, s.restarts, s.disconnects, s.steps);
     answer_some(&s, MAX_HELD);
     free(s.o);
+    free(s.ids);
     env_fini(&e);
 }
