@@ -147,3 +147,70 @@ Test(s2_vectors, cover12_every_line) {
     cr_assert_eq(bad, 0, "%d of %d lines differ", bad, lines);
     cr_assert_gt(lines, 50);
 }
+
+/* Extra vectors generated with Google S2 0.10 (Debian libs2-dev) by a
+ * throwaway program (see the header line of each file): boundary points
+ * at cell vertices and centres of every level, and coverings at levels
+ * 10-14 including caps whose edge passes through a cell vertex. */
+Test(s2_vectors, extra_points_every_line) {
+    tsv t;
+    tsv_open(&t, "s2-extra-points.tsv");
+    int lines = 0, bad = 0;
+    while (tsv_next(&t)) {
+        cr_assert_eq(t.nfields, 6, "line %d", t.lineno);
+        double lat = strtod(t.field[0], NULL), lng = strtod(t.field[1], NULL);
+        int level = atoi(t.field[3]);
+        uint64_t leaf = sr_s2_cell_from_point(sr_s2_point_from_latlng(lat, lng));
+        uint64_t id = sr_s2_cell_parent(leaf, level);
+        char tok[SR_S2_TOKEN_MAX], nbtoks[4 * SR_S2_TOKEN_MAX + 4] = "";
+        sr_s2_cell_to_token(id, tok);
+        uint64_t nb[4];
+        sr_s2_cell_edge_neighbors(id, nb);
+        for (int k = 0; k < 4; k++) {
+            char nt[SR_S2_TOKEN_MAX];
+            sr_s2_cell_to_token(nb[k], nt);
+            if (k) strcat(nbtoks, ",");
+            strcat(nbtoks, nt);
+        }
+        if (leaf != strtoull(t.field[2], NULL, 10) || strcmp(tok, t.field[4]) != 0 ||
+            strcmp(nbtoks, t.field[5]) != 0) {
+            bad++;
+            cr_log_error("line %d: got %" PRIu64 " %s %s", t.lineno, leaf, tok, nbtoks);
+        }
+        lines++;
+    }
+    fclose(t.f);
+    cr_log_info("s2-extra-points.tsv: %d lines, %d mismatches", lines, bad);
+    cr_assert_eq(bad, 0);
+    cr_assert_gt(lines, 1000);
+}
+
+Test(s2_vectors, extra_cover_every_line) {
+    tsv t;
+    tsv_open(&t, "s2-extra-cover.tsv");
+    int lines = 0, bad = 0;
+    static uint64_t got[4096];
+    static char toks[4096 * 17];
+    while (tsv_next(&t)) {
+        cr_assert_eq(t.nfields, 6, "line %d", t.lineno);
+        sr_s2_cap cap = sr_s2_cap_from_latlng_m(strtod(t.field[0], NULL), strtod(t.field[1], NULL),
+                                                strtod(t.field[2], NULL));
+        int n = sr_s2_cap_cover(&cap, atoi(t.field[3]), got, 4096);
+        toks[0] = '\0';
+        for (int k = 0; k < n; k++) {
+            char tok[SR_S2_TOKEN_MAX];
+            sr_s2_cell_to_token(got[k], tok);
+            if (k) strcat(toks, ",");
+            strcat(toks, tok);
+        }
+        if (n != atoi(t.field[4]) || strcmp(toks, t.field[5]) != 0) {
+            bad++;
+            cr_log_error("line %d: got %d %s", t.lineno, n, toks);
+        }
+        lines++;
+    }
+    fclose(t.f);
+    cr_log_info("s2-extra-cover.tsv: %d lines, %d mismatches", lines, bad);
+    cr_assert_eq(bad, 0);
+    cr_assert_gt(lines, 1000);
+}
