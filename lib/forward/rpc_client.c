@@ -155,9 +155,7 @@ static struct timeval tv_from_us(sr_time_us us)
 static void call_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct rpc_call *c = arg;
-    /* A base without EVENT_BASE_FLAG_PRECISE_TIMER runs timers on the
-     * coarse clock and may wake a few ms early: never time out early. */
-    if (c->canceled) {
+    if (c->canceled) {  /* sr_rpc_cancel armed a zero timeout */
         bool maybe = call_maybe_delivered(c, peer_drained(c->peer));
         if (!c->unlinked)
             call_unlink(c);
@@ -165,6 +163,8 @@ static void call_timer_cb(evutil_socket_t fd, short what, void *arg)
         call_complete(c, &res);
         return;
     }
+    /* A base without EVENT_BASE_FLAG_PRECISE_TIMER runs timers on the
+     * coarse clock and may wake a few ms early: never time out early. */
     sr_time_us now = sr_time_mono_us();
     if (now < c->deadline) {
         struct timeval tv = tv_from_us(c->deadline - now);
