@@ -12,7 +12,9 @@
  * CALLBACK CONTRACT (CONVENTIONS item 8)
  *   sr_rpc_call: if it returns an error, the callback never runs. Otherwise
  *   it runs exactly once, never from inside sr_rpc_call itself, with one of:
- *     0 / the peer's status   the peer answered (res->remote is true)
+ *     0 / the peer's status   the peer answered (res->remote is true);
+ *                             SR_EBUSY from the peer means its in-flight
+ *                             limit refused it unrun: retry after a pause
  *     SR_ETIMEDOUT            the deadline passed first; a response arriving
  *                             later is discarded and counted (late_responses)
  *     SR_ECONNLOST            the connection was lost after the request was
