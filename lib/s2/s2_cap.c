@@ -113,8 +113,8 @@ static sr_s2_point cell_edge_raw(const sr_s2_cellgeo *g, int k) {
  * only if the centre is in the cell or the cap crosses an edge's inside. */
 static bool cap_crosses_cell(const sr_s2_cap *cap, const sr_s2_cellgeo *g,
                              const sr_s2_point vert[4]) {
-    /* A cap of a hemisphere or more whose complement (convex) holds all
-     * four vertices holds the whole cell. */
+    /* A cap of a hemisphere or more has a convex complement; that holds
+     * all four vertices, hence the whole cell: no intersection. */
     if (cap->length2 >= 2.0) return false;
     if (cap->length2 < 0) return false;
     if (cell_contains(g, cap->center)) return true;
