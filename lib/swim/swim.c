@@ -375,19 +375,39 @@ static void run_gossip(struct sr_swim *s, sr_time_us now)
         sr_swim_send_gossip(s, s->mem.recs[peers[i]].addr, SR_SWIM_NONE);
 }
 
+/* A seed we do not see alive (forgotten after a long partition, or never
+ * met), or NULL. */
+static const char *lost_seed(struct sr_swim *s)
+{
+    if (s->nseeds == 0)
+        return NULL;
+    const char *seed = s->seeds[rnd(s) % s->nseeds];
+    uint32_t id = sr_swim_members_find(&s->mem, seed, strlen(seed));
+    return id == SR_SWIM_NONE || !is_live(s->mem.recs[id].status) ? seed : NULL;
+}
+
+/* Heal: ping a random faulty address now and then, or a seed we lost; an
+ * answer means the network is back, and a full sync merges the two sides. */
 static void run_heal(struct sr_swim *s, sr_time_us now)
 {
-    if (s->mem.counts[SR_SWIM_FAULTY] == 0 || now < s->next_heal_at || s->leaving)
+    if (now < s->next_heal_at)
         return;
-    s->next_heal_at = now + ms(s->cfg.heal_probe_ms);
-    for (int tries = 0; tries < 4; tries++) {
+    s->next_heal_at = now + ms(s->cfg.heal_probe_ms); /* first: no busy loop */
+    if (s->leaving || s->joining)
+        return;
+    const char *to = NULL;
+    bool tombs = s->mem.counts[SR_SWIM_FAULTY] > 0;
+    if (!tombs || rnd(s) % 4 == 0) /* tombstones reaped: the seeds remain */
+        to = lost_seed(s);
+    for (int tries = 0; to == NULL && tombs && tries < 4; tries++) {
         uint32_t id = s->mem.tombs[rnd(s) % s->mem.ntombs];
-        if (s->mem.recs[id].status != SR_SWIM_FAULTY)
-            continue;
-        s->heal_seq = ++s->seq;
-        send_simple(s, s->mem.recs[id].addr, SR_SWIM_MSG_PING, s->heal_seq, 0);
-        return;
+        if (s->mem.recs[id].status == SR_SWIM_FAULTY)
+            to = s->mem.recs[id].addr;
     }
+    if (to == NULL)
+        return;
+    s->heal_seq = ++s->seq;
+    send_simple(s, to, SR_SWIM_MSG_PING, s->heal_seq, 0);
 }
 
 static void join_round(struct sr_swim *s, sr_time_us now)
@@ -430,7 +450,7 @@ static sr_time_us next_deadline(const struct sr_swim *s)
         sr_swim_note_deadline(&t, s->next_reap_at);
     if (s->dis.count && s->cfg.gossip_interval_ms)
         sr_swim_note_deadline(&t, s->next_gossip_at);
-    if (s->mem.counts[SR_SWIM_FAULTY] && s->started && !s->leaving)
+    if ((s->mem.counts[SR_SWIM_FAULTY] || s->nseeds) && s->started && !s->leaving && !s->joining)
         sr_swim_note_deadline(&t, s->next_heal_at);
     if (s->joining)
         sr_swim_note_deadline(&t, s->join_next_at);
