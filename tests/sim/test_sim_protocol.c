@@ -312,3 +312,24 @@ Test(sim_protocol, hostile_datagrams_are_counted_and_dropped)
     SIM_EXPECT(sr_sim_converged(sim), "node stopped working after hostile input");
     sr_sim_delete(sim);
 }
+
+Test(sim_protocol, duplication_reordering_and_jitter_do_not_cause_false_faulty)
+{
+    struct sr_sim_cfg cfg;
+    sr_sim_cfg_default(&cfg);
+    sim_seed = cfg.seed = sr_sim_seed_from_env(112);
+    cfg.dup = 0.05;
+    cfg.reorder = 0.10;
+    cfg.reorder_max_us = 50 * SR_US_PER_MS;
+    cfg.latency_min_us = 1 * SR_US_PER_MS;
+    cfg.latency_max_us = 80 * SR_US_PER_MS; /* jitter up to 80 ms */
+    struct sr_sim *sim = sr_sim_new(&cfg, NULL);
+    cr_assert_not_null(sim);
+    sim_boot(sim, 50, SR_US_PER_S);
+    SIM_ASSERT(sim_wait(sim, pred_converged, NULL, 30 * SR_US_PER_S, 100 * SR_US_PER_MS),
+               "no convergence");
+    sr_sim_run_for(sim, 120 * SR_US_PER_S);
+    SIM_EXPECT(sr_sim_stats(sim)->false_faulty_nodes == 0, "false faulty");
+    SIM_EXPECT(sr_sim_converged(sim), "lost convergence");
+    sr_sim_delete(sim);
+}
