@@ -333,3 +333,40 @@ Test(sim_protocol, duplication_reordering_and_jitter_do_not_cause_false_faulty)
     SIM_EXPECT(sr_sim_converged(sim), "lost convergence");
     sr_sim_delete(sim);
 }
+
+struct not_x { struct sr_sim *sim; int x; uint64_t faulty_others; };
+static void on_faulty_not_x(void *ud, int node, const struct sr_swim_event *ev)
+{
+    struct not_x *n = ud;
+    (void)node;
+    if (ev->type == SR_SWIM_EV_FAULTY && sr_sim_node_of(n->sim, ev->member->addr) != n->x)
+        n->faulty_others++;
+}
+
+/* Lifeguard local health: a node whose own packets mostly get lost misses
+ * acks and nacks, so its awareness rises (it slows down and waits longer)
+ * instead of it accusing healthy members. */
+Test(sim_protocol, a_degraded_node_raises_its_awareness_not_false_alarms)
+{
+    struct sr_swim_cfg c = lan();
+    struct sr_sim *sim = converged_cluster(113, &c, 30);
+    int x = 5;
+    struct not_x nx = {sim, x, 0};
+    sr_sim_set_event_hook(sim, on_faulty_not_x, &nx);
+    for (int j = 0; j < 30; j++)
+        if (j != x)
+            sr_sim_set_link(sim, x, j, 0.7, false); /* 70% of x's datagrams lost */
+    uint32_t max_aw = 0;
+    for (int t = 0; t < 1200; t++) {
+        sr_sim_run_for(sim, 100 * SR_US_PER_MS);
+        if (sr_sim_core(sim, x) == NULL)
+            break;
+        uint32_t a = sr_swim_stats(sr_sim_core(sim, x))->awareness;
+        max_aw = a > max_aw ? a : max_aw;
+    }
+    SIM_EXPECT(max_aw >= 2, "awareness of the degraded node peaked at %u", max_aw);
+    SIM_EXPECT(max_aw < c.awareness_max, "awareness past its ceiling: %u", max_aw);
+    SIM_EXPECT(nx.faulty_others == 0, "%llu healthy members declared faulty",
+               (unsigned long long)nx.faulty_others);
+    sr_sim_delete(sim);
+}
