@@ -1,0 +1,259 @@
+/* The real SWIM driver: libevent + one UDP socket. */
+#include <errno.h>
+#include <stdio.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include "swimring/error.h"
+#include "swimring/time.h"
+#include "udp_impl.h"
+
+int sr_swim_udp_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[SR_SWIM_ADDR_MAX];
+    const char *colon, *hs = text;
+    size_t hl;
+    if (!text || strlen(text) >= sizeof(host))
+        return SR_EINVAL;
+    colon = strrchr(text, ':');
+    if (!colon || !colon[1])
+        return SR_EINVAL;
+    hl = (size_t)(colon - text);
+    if (text[0] == '[') { /* IPv6 literal: strip the brackets */
+        if (hl < 2 || text[hl - 1] != ']')
+            return SR_EINVAL;
+        hs = text + 1;
+        hl -= 2;
+    }
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    /* Numeric only: a DNS lookup would block the loop. */
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
+        return SR_EINVAL;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = (socklen_t)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+const struct sr_swim_udp_addr *sr_swim_udp_resolve(struct sr_swim_udp *u, const char *text)
+{
+    for (size_t i = 0; i < u->naddrs; i++)
+        if (strcmp(u->addrs[i].text, text) == 0)
+            return &u->addrs[i];
+    if (strlen(text) >= SR_SWIM_ADDR_MAX)
+        return NULL;
+    if (u->naddrs == u->addrs_cap) {
+        size_t cap = u->addrs_cap ? u->addrs_cap * 2 : 16;
+        void *p = realloc(u->addrs, cap * sizeof(*u->addrs));
+        if (!p)
+            return NULL;
+        u->addrs = p;
+        u->addrs_cap = cap;
+    }
+    struct sr_swim_udp_addr *a = &u->addrs[u->naddrs++];
+    memset(a, 0, sizeof(*a));
+    strcpy(a->text, text);
+    /* Cache failures too, so a bad address costs one parse, not one per send. */
+    a->ok = sr_swim_udp_parse_addr(text, &a->ss, &a->len) == 0;
+    return a;
+}
+
+static sr_time_us udp_now(void *ctx)
+{
+    (void)ctx;
+    return sr_time_mono_us();
+}
+
+static uint64_t udp_random(void *ctx)
+{
+    struct sr_swim_udp *u = ctx;
+    uint64_t s1 = u->rng[0];
+    const uint64_t s0 = u->rng[1];
+    u->rng[0] = s0;
+    s1 ^= s1 << 23;
+    u->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return u->rng[1] + s0;
+}
+
+static void udp_send(void *ctx, const char *to, const void *data, size_t len)
+{
+    struct sr_swim_udp *u = ctx;
+    const struct sr_swim_udp_addr *a = sr_swim_udp_resolve(u, to);
+    if (!a || !a->ok) {
+        u->stats.resolve_failed++;
+        return;
+    }
+    if (sendto(u->fd, data, len, 0, (const struct sockaddr *)&a->ss, a->len) < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+            u->stats.send_eagain++;
+        else
+            u->stats.send_errors++;
+    }
+}
+
+static void udp_schedule(void *ctx, sr_time_us at)
+{
+    struct sr_swim_udp *u = ctx;
+    sr_time_us now = sr_time_mono_us();
+    sr_time_us d = at > now ? at - now : 0;
+    struct timeval tv = {(time_t)(d / SR_US_PER_S), (suseconds_t)(d % SR_US_PER_S)};
+    evtimer_add(u->ev_timer, &tv); /* re-adding replaces the earlier deadline */
+}
+
+static void udp_event(void *ctx, const struct sr_swim_event *ev)
+{
+    struct sr_swim_udp *u = ctx;
+    if (u->event_fn)
+        u->event_fn(u->event_ud, ev);
+}
+
+static void udp_full_sync(void *ctx, const char *peer)
+{
+    sr_swim_udp_sync_start(ctx, peer);
+}
+
+static const struct sr_swim_vtab udp_vtab = {
+    .now = udp_now, .random = udp_random, .send = udp_send, .schedule = udp_schedule,
+    .event = udp_event, .full_sync = udp_full_sync,
+};
+
+static void udp_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sr_swim_tick(((struct sr_swim_udp *)arg)->swim);
+}
+
+static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN], port[8];
+    if (getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host, sizeof(host), port,
+                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(out, outlen, "?:0");
+        return;
+    }
+    if (ss->ss_family == AF_INET6)
+        snprintf(out, outlen, "[%s]:%s", host, port);
+    else
+        snprintf(out, outlen, "%s:%s", host, port);
+}
+
+/* Drain a bounded burst so one flooding peer cannot starve timers. */
+static void udp_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct sr_swim_udp *u = arg;
+    (void)what;
+    for (unsigned i = 0; i < SR_SWIM_UDP_READ_BURST; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        ssize_t n = recvfrom(fd, u->rbuf, sizeof(u->rbuf), MSG_TRUNC,
+                             (struct sockaddr *)&ss, &sl);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                u->stats.recv_errors++;
+            return;
+        }
+        if ((size_t)n > sizeof(u->rbuf)) {
+            u->stats.recv_oversize++;
+            continue;
+        }
+        char from[SR_SWIM_ADDR_MAX];
+        sockaddr_text(&ss, from, sizeof(from));
+        sr_swim_receive(u->swim, from, u->rbuf, (size_t)n);
+    }
+}
+
+static int udp_open(struct sr_swim_udp *u, const char *listen_addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (sr_swim_udp_parse_addr(listen_addr, &ss, &sl) != 0)
+        return SR_EINVAL;
+    u->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (u->fd < 0)
+        return SR_ESYS;
+    if (bind(u->fd, (struct sockaddr *)&ss, sl) != 0) {
+        SR_ERROR(u->log, "udp_bind_failed", "addr=%s errno=%d", listen_addr, errno);
+        return SR_ESYS;
+    }
+    u->ev_read = event_new(u->base, u->fd, EV_READ | EV_PERSIST, udp_on_read, u);
+    u->ev_timer = evtimer_new(u->base, udp_on_timer, u);
+    if (!u->ev_read || !u->ev_timer || event_add(u->ev_read, NULL) != 0)
+        return SR_ENOMEM;
+    return sr_swim_udp_sync_listen(u, (struct sockaddr *)&ss, sl);
+}
+
+struct sr_swim_udp *sr_swim_udp_new(struct event_base *base, const struct sr_swim_cfg *cfg,
+                                    const char *listen_addr, const char *name,
+                                    struct sr_log *log, int *err)
+{
+    int e;
+    struct sr_swim_udp *u = calloc(1, sizeof(*u));
+    if (!u) {
+        *err = SR_ENOMEM;
+        return NULL;
+    }
+    u->base = base;
+    u->log = log;
+    u->fd = -1;
+    if (getrandom(u->rng, sizeof(u->rng), 0) != (ssize_t)sizeof(u->rng))
+        u->rng[0] = sr_time_wall_us() ^ ((uint64_t)getpid() << 32);
+    u->rng[1] |= 1; /* xorshift state must not be all zero */
+    e = udp_open(u, listen_addr);
+    if (e == 0) {
+        u->swim = sr_swim_new(cfg, listen_addr, name, &udp_vtab, u, log, &e);
+        if (u->swim)
+            SR_INFO(log, "swim_listening", "udp=%s tcp=%s name=%s", listen_addr, listen_addr,
+                    name);
+    }
+    if (e != 0) {
+        sr_swim_udp_delete(u);
+        *err = e;
+        return NULL;
+    }
+    *err = 0;
+    return u;
+}
+
+void sr_swim_udp_delete(struct sr_swim_udp *u)
+{
+    if (!u)
+        return;
+    sr_swim_udp_sync_close_all(u);
+    if (u->listener)
+        evconnlistener_free(u->listener);
+    if (u->ev_read)
+        event_free(u->ev_read);
+    if (u->ev_timer)
+        event_free(u->ev_timer);
+    if (u->fd >= 0)
+        close(u->fd);
+    sr_swim_delete(u->swim);
+    free(u->addrs);
+    free(u);
+}
+
+void sr_swim_udp_set_event_cb(struct sr_swim_udp *u, sr_swim_udp_event_f fn, void *ud)
+{
+    u->event_fn = fn;
+    u->event_ud = ud;
+}
+
+struct sr_swim *sr_swim_udp_core(struct sr_swim_udp *u)
+{
+    return u->swim;
+}
+
+const struct sr_swim_udp_stats *sr_swim_udp_stats(const struct sr_swim_udp *u)
+{
+    return &u->stats;
+}
