@@ -100,13 +100,19 @@ static void udp_send(void *ctx, const char *to, const void *data, size_t len)
     }
 }
 
-static void udp_schedule(void *ctx, sr_time_us at)
+static void udp_arm(struct sr_swim_udp *u, sr_time_us at)
 {
-    struct sr_swim_udp *u = ctx;
     sr_time_us now = sr_time_mono_us();
     sr_time_us d = at > now ? at - now : 0;
     struct timeval tv = {(time_t)(d / SR_US_PER_S), (suseconds_t)(d % SR_US_PER_S)};
     evtimer_add(u->ev_timer, &tv); /* re-adding replaces the earlier deadline */
+}
+
+static void udp_schedule(void *ctx, sr_time_us at)
+{
+    struct sr_swim_udp *u = ctx;
+    u->timer_at = at;
+    udp_arm(u, at);
 }
 
 static void udp_event(void *ctx, const struct sr_swim_event *ev)
@@ -128,9 +134,18 @@ static const struct sr_swim_vtab udp_vtab = {
 
 static void udp_on_timer(evutil_socket_t fd, short what, void *arg)
 {
+    struct sr_swim_udp *u = arg;
     (void)fd;
     (void)what;
-    sr_swim_tick(((struct sr_swim_udp *)arg)->swim);
+    /* libevent measures timeouts from its cached loop time, which can lag
+     * the real clock by the length of the current callback, so the timer
+     * may fire before `at`. The core would then find nothing due and not
+     * ask again: re-arm instead of ticking early. */
+    if (sr_time_mono_us() < u->timer_at) {
+        udp_arm(u, u->timer_at);
+        return;
+    }
+    sr_swim_tick(u->swim);
 }
 
 static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t outlen)

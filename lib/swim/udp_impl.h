@@ -23,6 +23,7 @@ struct sr_swim_udp {
     int fd;
     struct event *ev_read;
     struct event *ev_timer;
+    sr_time_us timer_at;            /* when the core asked to be ticked */
     struct evconnlistener *listener;
     struct sr_swim_udp_addr *addrs;
     size_t naddrs, addrs_cap;
