@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,13 +64,30 @@ int sr_harness_free_port(void)
     return -1;
 }
 
+/* A free port not yet given to one of our nodes: a node that has not bound
+ * its ports yet leaves them looking free to the kernel. */
+static int harness_new_port(const struct sr_harness *h, int also_not)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        int p = sr_harness_free_port();
+        char g[16];
+        bool used = p == also_not;
+        snprintf(g, sizeof(g), ":%d", p);
+        for (size_t i = 0; i < h->n && !used; i++)
+            used = strstr(h->nodes[i].gossip, g) || strstr(h->nodes[i].http, g);
+        if (p > 0 && !used)
+            return p;
+    }
+    return -1;
+}
+
 int sr_harness_spawn(struct sr_harness *h, const char *seeds)
 {
     if (h->n >= SR_HARNESS_MAX_NODES)
         return -1;
     struct sr_harness_node *nd = &h->nodes[h->n];
-    int gp = sr_harness_free_port(), hp = sr_harness_free_port();
-    if (gp < 0 || hp < 0 || gp == hp)
+    int gp = harness_new_port(h, -1), hp = harness_new_port(h, gp);
+    if (gp < 0 || hp < 0)
         return -1;
     snprintf(nd->gossip, sizeof(nd->gossip), "127.0.0.1:%d", gp);
     snprintf(nd->http, sizeof(nd->http), "127.0.0.1:%d", hp);
@@ -80,6 +98,8 @@ int sr_harness_spawn(struct sr_harness *h, const char *seeds)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* Die with the test process, so a crashed or aborted test leaks no node. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

@@ -141,4 +141,5 @@ Test(ringd_cluster, converge_kill9_then_leave, .timeout = 240, .fini = kill_all)
     json_decref(j);
     struct view_want l2 = {.alive = NODES - 3, .skip = 1, .addr = cluster.nodes[1].gossip, .status = "left"};
     cr_assert(sr_harness_wait(&cluster, sr_time_mono_us() + SLACK * period_us(30), all_match, &l2));
+    sr_harness_destroy(&cluster);
 }
