@@ -18,6 +18,9 @@ struct ctx {
     char *err;
     size_t errlen;
     yaml_document_t *doc;
+    const char *text;     /* string input, to look at the byte an error names */
+    size_t textlen;
+    FILE *fp;             /* file input, likewise */
 };
 
 static int fail_at(struct ctx *c, size_t line0, size_t col0, const char *fmt, ...)
@@ -457,11 +460,25 @@ static int walk_root(struct ctx *c, const yaml_node_t *root)
     return 0;
 }
 
+/* The input byte at `index`, or -1. libyaml's message for a tab indent is
+ * "found character that cannot start any token"; saying "tab" helps more. */
+static int byte_at(const struct ctx *c, size_t index)
+{
+    if (c->text != NULL)
+        return index < c->textlen ? (unsigned char)c->text[index] : -1;
+    if (c->fp != NULL && fseek(c->fp, (long)index, SEEK_SET) == 0)
+        return fgetc(c->fp);
+    return -1;
+}
+
 static int load(struct ctx *c, yaml_parser_t *parser)
 {
     yaml_document_t doc;
     if (!yaml_parser_load(parser, &doc)) {
         const char *what = parser->problem ? parser->problem : "YAML error";
+        if (parser->error == YAML_SCANNER_ERROR && byte_at(c, parser->problem_mark.index) == '\t')
+            return fail_at(c, parser->problem_mark.line, parser->problem_mark.column,
+                           "YAML syntax error: tab character (indent with spaces)");
         int rc = fail_at(c, parser->problem_mark.line, parser->problem_mark.column,
                          "YAML syntax error: %s%s%s", what,
                          parser->context ? " " : "", parser->context ? parser->context : "");
@@ -487,7 +504,7 @@ static int load(struct ctx *c, yaml_parser_t *parser)
 int sr_cfg_load_string(const struct sr_cfg_section *secs, size_t n, const char *text, size_t len,
                        char *err, size_t errlen)
 {
-    struct ctx c = {secs, n, "<string>", err, errlen, NULL};
+    struct ctx c = {secs, n, "<string>", err, errlen, NULL, text, len, NULL};
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
         return fail_at(&c, 0, 0, "out of memory");
@@ -500,7 +517,7 @@ int sr_cfg_load_string(const struct sr_cfg_section *secs, size_t n, const char *
 int sr_cfg_load_file(const struct sr_cfg_section *secs, size_t n, const char *path,
                      char *err, size_t errlen)
 {
-    struct ctx c = {secs, n, path, err, errlen, NULL};
+    struct ctx c = {secs, n, path, err, errlen, NULL, NULL, 0, NULL};
     FILE *fp = fopen(path, "rb");
     if (fp == NULL)
         return fail_at(&c, 0, 0, "cannot open: %s", strerror(errno));
@@ -510,6 +527,7 @@ int sr_cfg_load_file(const struct sr_cfg_section *secs, size_t n, const char *pa
         return fail_at(&c, 0, 0, "out of memory");
     }
     yaml_parser_set_input_file(&parser, fp);
+    c.fp = fp;
     int rc = load(&c, &parser);
     yaml_parser_delete(&parser);
     fclose(fp);
@@ -519,7 +537,7 @@ int sr_cfg_load_file(const struct sr_cfg_section *secs, size_t n, const char *pa
 int sr_cfg_set(const struct sr_cfg_section *secs, size_t n, const char *key, const char *value,
                char *err, size_t errlen)
 {
-    struct ctx c = {secs, n, "<set>", err, errlen, NULL};
+    struct ctx c = {secs, n, "<set>", err, errlen, NULL, NULL, 0, NULL};
     char buf[200];
     const char *dot = strchr(key, '.');
     for (size_t i = 0; dot && i < n; i++) {

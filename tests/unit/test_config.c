@@ -40,7 +40,7 @@ static const struct bad_case bad_cases[] = {
     {"bad_enum.yaml", "3:12", "expected one of: debug info warn error"},
     {"mapping_for_scalar.yaml", "3:5", "expected string, got a mapping"},
     {"bad_address.yaml", "4:7", "expected an address"},
-    {"tab_indent.yaml", "2:1", "YAML syntax error"},
+    {"tab_indent.yaml", "2:1", "tab character"},
     {"uint_range.yaml", "2:8", "out of range 576..65507"},
     {"unknown_section.yaml", "1:1", "unknown key \"cluster\""},
     {"section_scalar.yaml", "1:7", "node: expected a mapping"},
