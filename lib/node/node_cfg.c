@@ -1,0 +1,111 @@
+/* The node's configuration: the "node" and "swim" sections of the layers
+ * below, plus "ring", "forward", "limits" and "admin" owned here. Every
+ * default of these four lives in the tables below and nowhere else. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include "swimring/error.h"
+#include "swimring/node.h"
+#include "swimring/swim_cfg.h"
+
+#define F(k, t, m, lo, hi, d, doc) \
+    {k, t, offsetof(struct sr_node_config, m), sizeof(((struct sr_node_config *)0)->m), lo, hi, d, doc, NULL}
+#define U32 SR_CFG_UINT32
+#define MS SR_CFG_DURATION_MS
+
+static const struct sr_cfg_field ring_fields[] = {
+    F("points_per_member", U32, ring.points_per_member, 1, 65536, "100",
+      "replica points of a member with weight 1 (ringpop: 100)"),
+    F("suspect_on_ring", SR_CFG_BOOL, ring.suspect_on_ring, 0, 0, "true",
+      "suspect members keep their keys until declared faulty"),
+};
+
+static const struct sr_cfg_field forward_fields[] = {
+    F("max_hops", U32, forward.max_hops, 0, 16, "2",
+      "times a request may be re-forwarded when rings disagree"),
+    F("max_tries", U32, forward.max_tries, 1, 16, "3",
+      "attempts per request across connection failures and ring changes"),
+    F("timeout_ms", MS, forward.timeout_ms, 1, 600000, "5s", "default request deadline"),
+    F("max_frame", U32, forward.max_frame, 1024, 1073741824, "1048576",
+      "largest RPC frame, bytes; a larger one closes the connection"),
+    F("max_inflight", U32, forward.max_inflight, 1, 1048576, "1024",
+      "unanswered requests per RPC connection; more are refused busy"),
+};
+
+static const struct sr_cfg_field limits_fields[] = {
+    F("max_body", U32, limits.max_body, 0, 1073741824, "1048576",
+      "largest request body, bytes (413 above)"),
+    F("rate_per_s", U32, limits.rate_per_s, 0, 100000000, "0",
+      "requests per second per client and endpoint (429 above; 0 = unlimited)"),
+    F("burst", U32, limits.burst, 0, 100000000, "0",
+      "token bucket size per client (0 = same as rate_per_s)"),
+    F("max_inflight", U32, limits.max_inflight, 0, 1048576, "0",
+      "requests in progress per endpoint on this node (503 above; 0 = unlimited)"),
+};
+
+static const struct sr_cfg_field admin_fields[] = {
+    F("listen", SR_CFG_STRING, admin.listen, 0, 0, "",
+      "separate admin address host:port; empty = on node.http, loopback clients only"),
+    F("token", SR_CFG_STRING, admin.token, 0, 0, "",
+      "if set, admin requests need \"Authorization: Bearer <token>\""),
+    F("faults", SR_CFG_BOOL, admin.faults, 0, 0, "false",
+      "enable /admin/faults (drop or delay traffic, for chaos tests)"),
+};
+
+#define SEC(name, f, base) \
+    (struct sr_cfg_section){name, f, sizeof f / sizeof f[0], base}
+
+size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_section *out, size_t cap)
+{
+    struct sr_cfg_section all[] = {
+        sr_node_cfg_section(cfg ? &cfg->node : NULL),
+        sr_swim_cfg_section(cfg ? &cfg->swim : NULL),
+        SEC("ring", ring_fields, cfg),
+        SEC("forward", forward_fields, cfg),
+        SEC("limits", limits_fields, cfg),
+        SEC("admin", admin_fields, cfg),
+    };
+    size_t n = sizeof all / sizeof all[0];
+    for (size_t i = 0; i < n && i < cap; i++)
+        out[i] = all[i];
+    return n;
+}
+
+#define SECS_MAX 8
+
+void sr_node_config_default(struct sr_node_config *cfg)
+{
+    struct sr_cfg_section secs[SECS_MAX];
+    memset(cfg, 0, sizeof(*cfg));
+    size_t n = sr_node_config_sections(cfg, secs, SECS_MAX);
+    (void)sr_cfg_defaults(secs, n);
+    snprintf(cfg->swim_profile, sizeof(cfg->swim_profile), "lan");
+}
+
+int sr_node_config_profile(struct sr_node_config *cfg, const char *profile)
+{
+    if (strcmp(profile, "lan") == 0)
+        sr_swim_cfg_default_lan(&cfg->swim);
+    else if (strcmp(profile, "local") == 0)
+        sr_swim_cfg_default_local(&cfg->swim);
+    else
+        return SR_EINVAL;
+    snprintf(cfg->swim_profile, sizeof(cfg->swim_profile), "%s", profile);
+    return 0;
+}
+
+int sr_node_config_load_file(struct sr_node_config *cfg, const char *path, char *err,
+                             size_t errlen)
+{
+    struct sr_cfg_section secs[SECS_MAX];
+    size_t n = sr_node_config_sections(cfg, secs, SECS_MAX);
+    return sr_cfg_load_file(secs, n, path, err, errlen);
+}
+
+int sr_node_config_set(struct sr_node_config *cfg, const char *key, const char *value, char *err,
+                       size_t errlen)
+{
+    struct sr_cfg_section secs[SECS_MAX];
+    size_t n = sr_node_config_sections(cfg, secs, SECS_MAX);
+    return sr_cfg_set(secs, n, key, value, err, errlen);
+}
