@@ -136,6 +136,8 @@ struct sr_service_def {
     void (*ring_changed)(void *ud, const struct sr_ring_range *ranges, size_t n);
     /* Debug/admin: how many keys of this service this node holds. Optional. */
     size_t (*key_count)(void *ud);
+    /* Debug/admin: whether this node holds `key` (/admin/keys). Optional. */
+    bool (*has_key)(void *ud, const void *key, size_t len);
 };
 
 /* ---- daemon flags ------------------------------------------------------- */

@@ -48,6 +48,25 @@ typedef void (*sr_swim_udp_event_f)(void *ud, const struct sr_swim_event *ev);
 SR_API struct sr_swim_udp *sr_swim_udp_new(struct event_base *base, const struct sr_swim_cfg *cfg,
                                            const char *listen_addr, const char *name,
                                            struct sr_log *log, int *err);
+/* Full sync carried by the caller instead of the driver's own TCP listener:
+ * the node runs it over its RPC connection on the same host:port. */
+typedef void (*sr_swim_udp_sync_f)(void *ud, const char *peer);
+
+struct sr_swim_udp_opts {
+    /* Non-NULL: bind no TCP listener; each full sync the core asks for is
+     * handed to this function, which must run the exchange (send
+     * sr_swim_encode_state, feed the peer's to sr_swim_merge_state). */
+    sr_swim_udp_sync_f external_sync;
+    void *external_sync_ud;
+};
+
+/* sr_swim_udp_new with options (opts NULL = sr_swim_udp_new). */
+SR_API struct sr_swim_udp *sr_swim_udp_new_ex(struct event_base *base,
+                                              const struct sr_swim_cfg *cfg,
+                                              const char *listen_addr, const char *name,
+                                              struct sr_log *log,
+                                              const struct sr_swim_udp_opts *opts, int *err);
+
 /* Close sockets, cancel timers and in-flight syncs, free everything. No
  * callback runs afterwards. NULL is a no-op. */
 SR_API void sr_swim_udp_delete(struct sr_swim_udp *u);

@@ -124,7 +124,13 @@ static void udp_event(void *ctx, const struct sr_swim_event *ev)
 
 static void udp_full_sync(void *ctx, const char *peer)
 {
-    sr_swim_udp_sync_start(ctx, peer);
+    struct sr_swim_udp *u = ctx;
+    if (u->opts.external_sync) {
+        u->stats.syncs_out++;
+        u->opts.external_sync(u->opts.external_sync_ud, peer);
+    } else {
+        sr_swim_udp_sync_start(u, peer);
+    }
 }
 
 static const struct sr_swim_vtab udp_vtab = {
@@ -204,12 +210,22 @@ static int udp_open(struct sr_swim_udp *u, const char *listen_addr)
     u->ev_timer = evtimer_new(u->base, udp_on_timer, u);
     if (!u->ev_read || !u->ev_timer || event_add(u->ev_read, NULL) != 0)
         return SR_ENOMEM;
+    if (u->opts.external_sync)
+        return 0; /* the caller serves TCP on this address */
     return sr_swim_udp_sync_listen(u, (struct sockaddr *)&ss, sl);
 }
 
 struct sr_swim_udp *sr_swim_udp_new(struct event_base *base, const struct sr_swim_cfg *cfg,
                                     const char *listen_addr, const char *name,
                                     struct sr_log *log, int *err)
+{
+    return sr_swim_udp_new_ex(base, cfg, listen_addr, name, log, NULL, err);
+}
+
+struct sr_swim_udp *sr_swim_udp_new_ex(struct event_base *base, const struct sr_swim_cfg *cfg,
+                                       const char *listen_addr, const char *name,
+                                       struct sr_log *log, const struct sr_swim_udp_opts *opts,
+                                       int *err)
 {
     int e;
     struct sr_swim_udp *u = calloc(1, sizeof(*u));
@@ -220,6 +236,8 @@ struct sr_swim_udp *sr_swim_udp_new(struct event_base *base, const struct sr_swi
     u->base = base;
     u->log = log;
     u->fd = -1;
+    if (opts)
+        u->opts = *opts;
     if (getrandom(u->rng, sizeof(u->rng), 0) != (ssize_t)sizeof(u->rng))
         u->rng[0] = sr_time_wall_us() ^ ((uint64_t)getpid() << 32);
     u->rng[1] |= 1; /* xorshift state must not be all zero */
@@ -227,8 +245,8 @@ struct sr_swim_udp *sr_swim_udp_new(struct event_base *base, const struct sr_swi
     if (e == 0) {
         u->swim = sr_swim_new(cfg, listen_addr, name, &udp_vtab, u, log, &e);
         if (u->swim)
-            SR_INFO(log, "swim_listening", "udp=%s tcp=%s name=%s", listen_addr, listen_addr,
-                    name);
+            SR_INFO(log, "swim_listening", "udp=%s tcp=%s name=%s", listen_addr,
+                    u->opts.external_sync ? "external" : listen_addr, name);
     }
     if (e != 0) {
         sr_swim_udp_delete(u);

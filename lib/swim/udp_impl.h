@@ -31,6 +31,7 @@ struct sr_swim_udp {
     sr_swim_udp_event_f event_fn;
     void *event_ud;
     struct sr_swim_udp_sync *syncs; /* in-flight exchanges, for teardown */
+    struct sr_swim_udp_opts opts;
     struct sr_swim_udp_stats stats;
     uint8_t rbuf[65536];
 };

@@ -106,7 +106,7 @@ int sr_harness_spawn(struct sr_harness *h, const char *seeds)
             dup2(fd, 2);
             close(fd);
         }
-        const char *argv[16] = {h->ringd, "--listen", nd->gossip, "--http", nd->http,
+        const char *argv[32] = {h->ringd, "--listen", nd->gossip, "--http", nd->http,
                                 "--name", nd->name, "--profile", h->profile,
                                 "--log-level", "info"};
         int a = 11;
@@ -114,6 +114,8 @@ int sr_harness_spawn(struct sr_harness *h, const char *seeds)
             argv[a++] = "--seeds";
             argv[a++] = seeds;
         }
+        for (size_t k = 0; h->extra && h->extra[k] && a < 30; k++)
+            argv[a++] = h->extra[k];
         argv[a] = NULL;
         execv(h->ringd, (char *const *)argv);
         _exit(127);
@@ -206,6 +208,88 @@ json_t *sr_harness_http(const char *hostport, const char *method, const char *pa
     }
     free(resp);
     return j;
+}
+
+void sr_harness_conn_init(struct sr_harness_conn *c, const char *hostport)
+{
+    c->fd = -1;
+    snprintf(c->hostport, sizeof(c->hostport), "%s", hostport);
+}
+
+void sr_harness_conn_close(struct sr_harness_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+static int conn_write_all(int fd, const void *p, size_t len)
+{
+    const char *b = p;
+    while (len > 0) {
+        ssize_t w = write(fd, b, len);
+        if (w <= 0)
+            return -1;
+        b += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads until the header block and Content-Length bytes of body are in. */
+static int conn_read_answer(int fd, char *out, size_t cap, size_t *outlen)
+{
+    char buf[65536];
+    size_t have = 0;
+    char *hdr_end = NULL;
+    long clen = -1;
+    for (;;) {
+        if (have == sizeof(buf))
+            return -1;
+        ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        if (!hdr_end && (hdr_end = memmem(buf, have, "\r\n\r\n", 4))) {
+            *hdr_end = '\0';
+            const char *cl = strcasestr(buf, "\r\ncontent-length:");
+            clen = cl ? strtol(cl + 17, NULL, 10) : 0;
+        }
+        if (hdr_end && (long)(have - (size_t)(hdr_end + 4 - buf)) >= clen)
+            break;
+    }
+    int status = strncmp(buf, "HTTP/1.", 7) == 0 ? atoi(buf + 9) : -1;
+    size_t n = (size_t)clen < cap ? (size_t)clen : cap - 1;
+    memcpy(out, hdr_end + 4, n);
+    out[n] = '\0';
+    if (outlen)
+        *outlen = (size_t)clen;
+    return status;
+}
+
+int sr_harness_conn_request(struct sr_harness_conn *c, const char *method, const char *path,
+                            const void *body, size_t len, char *out, size_t cap, size_t *outlen)
+{
+    char head[512];
+    if (c->fd < 0 && (c->fd = http_connect(c->hostport)) < 0)
+        return -1;
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n\r\n", method,
+                     path, c->hostport, len);
+    int status = -1;
+    /* one write: a separate small body write would wait for the delayed ACK */
+    char *msg = n > 0 && (size_t)n < sizeof(head) ? malloc((size_t)n + len) : NULL;
+    if (msg) {
+        memcpy(msg, head, (size_t)n);
+        if (len)
+            memcpy(msg + n, body, len);
+        if (conn_write_all(c->fd, msg, (size_t)n + len) == 0)
+            status = conn_read_answer(c->fd, out, cap, outlen);
+        free(msg);
+    }
+    if (status < 0)
+        sr_harness_conn_close(c);
+    return status;
 }
 
 bool sr_harness_wait(struct sr_harness *h, sr_time_us deadline, sr_harness_cond_f cond, void *ud)

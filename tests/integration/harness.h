@@ -23,6 +23,7 @@ struct sr_harness_node {
 struct sr_harness {
     const char *ringd;         /* path of the ringd binary */
     const char *profile;       /* "local" or "lan" */
+    const char *const *extra;  /* more flags for every node (NULL-terminated), or NULL */
     char logdir[64];           /* per-harness directory for node logs */
     size_t n;
     struct sr_harness_node nodes[SR_HARNESS_MAX_NODES];
@@ -46,6 +47,19 @@ int sr_harness_reap(struct sr_harness *h, size_t i, sr_time_us deadline);
 /* GET (or POST) `path` on "host:port"; parsed JSON body or NULL. Bounded by
  * a short socket timeout. */
 json_t *sr_harness_http(const char *hostport, const char *method, const char *path);
+
+/* A keep-alive HTTP/1.1 client connection (one request at a time). */
+struct sr_harness_conn {
+    int fd;                    /* -1 until connected */
+    char hostport[32];
+};
+void sr_harness_conn_init(struct sr_harness_conn *c, const char *hostport);
+void sr_harness_conn_close(struct sr_harness_conn *c);
+/* Send one request (connecting if needed) and read the whole answer. Returns
+ * the HTTP status, or -1 (then the connection is closed). The body (NUL-
+ * terminated, truncated to cap-1) goes to out, its full length to *outlen. */
+int sr_harness_conn_request(struct sr_harness_conn *c, const char *method, const char *path,
+                            const void *body, size_t len, char *out, size_t cap, size_t *outlen);
 
 /* Poll `cond` every 50 ms until it returns true or `deadline` passes. */
 typedef bool (*sr_harness_cond_f)(struct sr_harness *h, void *ud);

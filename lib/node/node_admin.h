@@ -1,0 +1,30 @@
+/* JSON views for the admin endpoints (node_admin.c). Each returns a new
+ * reference (NULL only when out of memory). */
+#ifndef SWIMRING_NODE_ADMIN_H
+#define SWIMRING_NODE_ADMIN_H
+
+#include <jansson.h>
+#include "node_impl.h"
+
+json_t *node_admin_status(struct sr_node *node);
+json_t *node_admin_members(struct sr_node *node);
+json_t *node_admin_ring(struct sr_node *node);
+/* Owner and replica set of a key (n replicas, 1..16). */
+json_t *node_admin_lookup(struct sr_node *node, const char *key, size_t len, unsigned n);
+/* Whether this node holds `key` for `service`; *status 200 or 404. */
+json_t *node_admin_keys(struct sr_node *node, const char *service, const char *key, size_t len,
+                        int *status);
+const struct sr_service_def *node_service(const struct sr_node *node, const char *name);
+/* Adds forward/limits/peer-agreement figures to a status object. */
+void node_admin_status_extra(struct sr_node *node, json_t *status);
+
+struct evhttp_request;
+/* GET and PUT /admin/killswitches (node_killswitch.c). */
+void node_admin_killswitches_get(struct sr_node *node, struct evhttp_request *req);
+void node_admin_killswitches_put(struct sr_node *node, struct evhttp_request *req);
+/* Parse a PUT body: one object or an array of them. 0, or SR_EINVAL with a
+ * message. Applies nothing unless every entry is valid. */
+int node_killswitch_apply_json(struct sr_node *node, const char *text, size_t len, char *err,
+                               size_t errlen);
+
+#endif

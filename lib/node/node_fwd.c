@@ -1,0 +1,364 @@
+/* Handle-or-forward inside the node.
+ *
+ * A request for key K (from HTTP, or sr_node_call) becomes a `struct
+ * node_call`. Each try looks K up on this node's ring: if this node owns it
+ * the endpoint's handler runs here; otherwise the request goes over RPC to
+ * the owner with hops + 1. The receiver checks again with its own ring and,
+ * when the rings disagree, forwards once more (up to forward.max_hops), then
+ * answers SR_ENOTOWNER.
+ *
+ * Retries (the entry node only, up to forward.max_tries, never past the
+ * deadline):
+ *   SR_EUNREACH (surely not delivered)   wait for the ring to change, retry
+ *   SR_ECONNLOST (maybe delivered)       same, idempotent endpoints only
+ *   SR_ENOTOWNER, SR_EBUSY from a peer   short pause (or a ring change)
+ *   SR_ETIMEDOUT                         none: the deadline has passed
+ * A call's callback runs exactly once: with the handler's answer, a final
+ * error, SR_ETIMEDOUT at the deadline, or SR_ECANCELED when the node goes. */
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include "swimring/error.h"
+#include "node_fwd.h"
+
+#define PAUSE_MS 20u           /* first pause after busy / not-owner */
+
+struct sr_node_reply {
+    struct sr_node *node;
+    struct node_call *call;    /* local handling: the call to complete, or NULL */
+    struct sr_rpc_reply *rpc;  /* handling for a peer */
+};
+
+/* ---- the endpoint registry ------------------------------------------------ */
+
+int node_fwd_add(struct sr_node *node, const struct sr_service_def *svc,
+                 const struct sr_endpoint_def *ep)
+{
+    if (node->nep == NODE_ENDPOINTS_MAX)
+        return SR_EFULL;
+    struct node_ep *e = &node->ep[node->nep];
+    e->svc = svc;
+    e->def = ep;
+    node->nep++;
+    return 0;
+}
+
+const struct node_ep *node_fwd_find(const struct sr_node *node, const char *service, size_t slen,
+                                    const char *endpoint, size_t elen)
+{
+    for (size_t i = 0; i < node->nep; i++) {
+        const struct node_ep *e = &node->ep[i];
+        if (strlen(e->svc->name) == slen && memcmp(e->svc->name, service, slen) == 0 &&
+            strlen(e->def->name) == elen && memcmp(e->def->name, endpoint, elen) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* ---- calls ----------------------------------------------------------------- */
+
+static void call_unlink(struct node_call *c)
+{
+    struct sr_node *node = c->node;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (node->calls == c)
+        node->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void call_free(struct node_call *c)
+{
+    if (c->ev)
+        event_free(c->ev);
+    if (c->ev_deadline)
+        event_free(c->ev_deadline);
+    if (c->local)
+        c->local->call = NULL; /* the handler's late answer is dropped */
+    free(c);
+}
+
+/* Complete a call: exactly once, then it is gone. */
+static void call_done(struct node_call *c, int status, const uint8_t *body, size_t len,
+                      const char *served_by)
+{
+    struct sr_node *node = c->node;
+    struct sr_node_result r = {status, body, len, served_by};
+    call_unlink(c);
+    c->completed = true;
+    evtimer_del(c->ev);
+    evtimer_del(c->ev_deadline);
+    node_fwd_count(node, c, status);
+    if (c->cb)
+        c->cb(c->ud, &r);
+    /* An RPC still out owns the memory until its callback runs (cancel
+     * makes that soon). */
+    if (c->rpc_pending)
+        (void)sr_rpc_cancel(node->rpc, c->rpc_id);
+    else
+        call_free(c);
+}
+
+static uint32_t call_left_ms(const struct node_call *c)
+{
+    sr_time_us now = sr_time_mono_us();
+    return now >= c->deadline ? 0 : (uint32_t)((c->deadline - now + 999) / 1000);
+}
+
+static void call_try(struct node_call *c);
+
+static void call_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct node_call *c = arg;
+    c->waiting_ring = false;
+    call_try(c);
+}
+
+static void call_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    call_done(arg, SR_ETIMEDOUT, NULL, 0, NULL);
+}
+
+/* Wait before the next try: until the ring changes (ring = true) or a short
+ * pause, never past the deadline. Gives up when out of tries or time. */
+static void call_retry(struct node_call *c, int why, bool ring)
+{
+    struct sr_node *node = c->node;
+    uint32_t left = call_left_ms(c);
+    if (c->tries >= c->max_tries || left == 0) {
+        call_done(c, why, NULL, 0, NULL);
+        return;
+    }
+    node->fst.retries++;
+    uint32_t ms = ring ? left : PAUSE_MS << (c->tries - 1);
+    ms = ms < left ? ms : left;
+    c->waiting_ring = ring;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->ev, &tv);
+}
+
+static void call_rpc_done(void *ud, const struct sr_rpc_result *res)
+{
+    struct node_call *c = ud;
+    c->rpc_pending = false;
+    if (c->completed) { /* completed meanwhile (deadline, node deleted) */
+        call_free(c);
+        return;
+    }
+    int st = res->status;
+    if (res->remote && st != SR_ENOTOWNER && st != SR_EBUSY) {
+        call_done(c, st, res->body, res->body_len, c->target);
+        return;
+    }
+    bool idem = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) != 0;
+    if (res->remote) /* not owner, or busy: the peer did not run it */
+        call_retry(c, st, false);
+    else if (st == SR_EUNREACH || (st == SR_ECONNLOST && idem))
+        call_retry(c, st, true);
+    else
+        call_done(c, st, NULL, 0, NULL); /* timed out, or maybe ran and not idempotent */
+}
+
+static void call_forward(struct node_call *c, const char *owner)
+{
+    struct sr_node *node = c->node;
+    struct sr_rpc_call_args a = {
+        .service = c->ep->svc->name, .endpoint = c->ep->def->name, .key = c->key,
+        .key_len = c->key_len, .body = c->body, .body_len = c->body_len,
+        .timeout_ms = call_left_ms(c), .hops = c->hops + 1,
+        .flags = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) ? SR_RPC_IDEMPOTENT : 0};
+    snprintf(c->target, sizeof(c->target), "%s", owner);
+    c->forwarded = true;
+    int rc = sr_rpc_call(node->rpc, owner, &a, call_rpc_done, c, &c->rpc_id);
+    if (rc == 0) {
+        c->rpc_pending = true;
+        return;
+    }
+    if (rc == SR_EFULL) /* too much queued to that peer: shed */
+        call_retry(c, SR_EBUSY, false);
+    else
+        call_done(c, rc, NULL, 0, NULL);
+}
+
+static void call_local(struct node_call *c)
+{
+    struct sr_node *node = c->node;
+    struct sr_node_reply *r = calloc(1, sizeof(*r));
+    if (!r) {
+        call_done(c, SR_ENOMEM, NULL, 0, NULL);
+        return;
+    }
+    r->node = node;
+    r->call = c;
+    c->local = r;
+    struct sr_node_request q = {c->ep->svc->name, c->ep->def->name, c->key, c->key_len, c->body,
+                                c->body_len, call_left_ms(c), c->hops > 0};
+    c->ep->def->handler(c->ep->svc->ud, r, &q);
+}
+
+static void call_try(struct node_call *c)
+{
+    struct sr_node *node = c->node;
+    if (call_left_ms(c) == 0) {
+        call_done(c, SR_ETIMEDOUT, NULL, 0, NULL);
+        return;
+    }
+    c->tries++;
+    const char *owner = sr_ring_lookup(node->ring, c->key, c->key_len);
+    if (!owner)
+        call_retry(c, SR_EUNREACH, true); /* an empty ring: wait for members */
+    else if (strcmp(owner, node->self) == 0)
+        call_local(c);
+    else if (c->hops >= node->cfg.forward.max_hops)
+        call_done(c, SR_ENOTOWNER, NULL, 0, NULL);
+    else
+        call_forward(c, owner);
+}
+
+/* Wake every call waiting for a ring change. */
+void node_fwd_ring_changed(struct sr_node *node)
+{
+    for (struct node_call *c = node->calls; c; c = c->next)
+        if (c->waiting_ring) {
+            c->waiting_ring = false;
+            event_active(c->ev, EV_TIMEOUT, 0);
+        }
+}
+
+int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *key, size_t key_len,
+                  const void *body, size_t body_len, uint32_t timeout_ms, uint32_t hops,
+                  sr_node_done_f cb, void *ud)
+{
+    if (!node->started || node->leaving)
+        return SR_ECLOSED;
+    struct node_call *c = calloc(1, sizeof(*c) + key_len + body_len + 1);
+    if (!c)
+        return SR_ENOMEM;
+    c->node = node;
+    c->ep = ep;
+    c->key = (uint8_t *)(c + 1);
+    c->body = c->key + key_len;
+    memcpy(c->key, key, key_len);
+    if (body_len)
+        memcpy(c->body, body, body_len);
+    c->key_len = key_len;
+    c->body_len = body_len;
+    c->hops = hops;
+    c->max_tries = hops ? 1 : node->cfg.forward.max_tries; /* only the entry node retries */
+    c->cb = cb;
+    c->ud = ud;
+    c->timeout_ms = timeout_ms ? timeout_ms : node->cfg.forward.timeout_ms;
+    c->deadline = sr_time_mono_us() + (sr_time_us)c->timeout_ms * SR_US_PER_MS;
+    c->ev = evtimer_new(node->base, call_on_timer, c);
+    c->ev_deadline = evtimer_new(node->base, call_on_deadline, c);
+    if (!c->ev || !c->ev_deadline) {
+        call_free(c);
+        return SR_ENOMEM;
+    }
+    uint32_t ms = call_left_ms(c);
+    struct timeval dl = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->ev_deadline, &dl);
+    c->next = node->calls;
+    if (c->next)
+        c->next->prev = c;
+    node->calls = c;
+    event_active(c->ev, EV_TIMEOUT, 0); /* first try from the loop, never inside the call */
+    return 0;
+}
+
+/* ---- answers -------------------------------------------------------------- */
+
+void sr_node_reply(struct sr_node_reply *r, int status, const void *body, size_t len)
+{
+    if (r->rpc)
+        (void)sr_rpc_respond(r->rpc, status, body, len);
+    else if (r->call) {
+        r->call->local = NULL;
+        call_done(r->call, status, body, len, r->node->self);
+    }
+    free(r);
+}
+
+/* ---- requests from peers --------------------------------------------------- */
+
+struct relay {
+    struct sr_rpc_reply *reply;
+};
+
+/* An intermediate hop's answer goes back to the node that asked us. */
+static void relay_done(void *ud, const struct sr_node_result *res)
+{
+    struct relay *rl = ud;
+    (void)sr_rpc_respond(rl->reply, res->status, res->body, res->body_len);
+    free(rl);
+}
+
+static void fwd_serve(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_request *req)
+{
+    struct sr_node *node = ud;
+    const struct node_ep *ep =
+        node_fwd_find(node, req->service, req->service_len, req->endpoint, req->endpoint_len);
+    if (!ep) {
+        sr_rpc_respond(reply, SR_ENOTFOUND, NULL, 0);
+        return;
+    }
+    node->fst.received++;
+    const char *owner = sr_ring_lookup(node->ring, req->key, req->key_len);
+    if (owner && strcmp(owner, node->self) != 0) {
+        /* Our ring says someone else: forward once more, or give up. */
+        struct relay *rl;
+        if (req->hops >= node->cfg.forward.max_hops || !(rl = malloc(sizeof(*rl)))) {
+            node->fst.not_owner++;
+            sr_rpc_respond(reply, SR_ENOTOWNER, NULL, 0);
+            return;
+        }
+        rl->reply = reply;
+        node->fst.reforwarded++;
+        if (node_fwd_call(node, ep, req->key, req->key_len, req->body, req->body_len,
+                          req->deadline_ms, req->hops, relay_done, rl) < 0) {
+            free(rl);
+            sr_rpc_respond(reply, SR_ENOTOWNER, NULL, 0);
+        }
+        return;
+    }
+    struct sr_node_reply *r = calloc(1, sizeof(*r));
+    if (!r) {
+        sr_rpc_respond(reply, SR_ENOMEM, NULL, 0);
+        return;
+    }
+    r->node = node;
+    r->rpc = reply;
+    struct sr_node_request q = {ep->svc->name, ep->def->name, req->key, req->key_len, req->body,
+                                req->body_len, req->deadline_ms, true};
+    ep->def->handler(ep->svc->ud, r, &q);
+}
+
+int node_start_fwd(struct sr_node *node, char *msg, size_t msglen)
+{
+    (void)msg;
+    (void)msglen;
+    return sr_rpc_handle(node->rpc, NULL, NULL, fwd_serve, node);
+}
+
+void node_stop_fwd(struct sr_node *node)
+{
+    while (node->calls)
+        call_done(node->calls, SR_ECANCELED, NULL, 0, NULL);
+}
+
+int sr_node_call(struct sr_node *node, const char *service, const char *endpoint, const void *key,
+                 size_t key_len, const void *body, size_t body_len, uint32_t timeout_ms,
+                 sr_node_done_f cb, void *ud)
+{
+    const struct node_ep *ep =
+        node_fwd_find(node, service, strlen(service), endpoint, strlen(endpoint));
+    if (!ep)
+        return SR_ENOTFOUND;
+    return node_fwd_call(node, ep, key, key_len, body, body_len, timeout_ms, 0, cb, ud);
+}

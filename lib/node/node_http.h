@@ -1,0 +1,27 @@
+/* HTTP front internals shared by node_http.c, node_admin_http.c and the
+ * guard glue. */
+#ifndef SWIMRING_NODE_HTTP_H
+#define SWIMRING_NODE_HTTP_H
+
+#include <jansson.h>
+#include "node_impl.h"
+
+struct evhttp_request;
+
+/* Reply with JSON (steals the reference) / the standard error body
+ * {"error": NAME, "message": TEXT}, with Retry-After when retry_after_s > 0. */
+void node_http_json(struct evhttp_request *req, int code, json_t *j);
+void node_http_error(struct evhttp_request *req, int code, const char *err, const char *msg,
+                     unsigned retry_after_s);
+/* Route one request to an endpoint (after matching). */
+void node_http_serve_endpoint(struct sr_node *node, struct evhttp_request *req,
+                              const struct node_ep *ep, const char *key, size_t klen);
+uint32_t node_http_timeout_ms(struct evhttp_request *req);
+/* /admin/... and /metrics. */
+void node_admin_serve(struct sr_node *node, struct evhttp_request *req, const char *path,
+                      const char *method);
+/* Limits and kill switches at admission: 0 = go on, else already answered. */
+int node_guard_admit(struct sr_node *node, struct evhttp_request *req, const struct node_ep *ep,
+                     const char *key, size_t klen, size_t body_len);
+
+#endif

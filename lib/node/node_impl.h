@@ -1,0 +1,117 @@
+/* The node object's insides, shared by the files of lib/node only. */
+#ifndef SWIMRING_NODE_IMPL_H
+#define SWIMRING_NODE_IMPL_H
+
+#include <stdbool.h>
+#include "swimring/log.h"
+#include "swimring/node.h"
+#include "swimring/ringfeed.h"
+#include "swimring/rpc.h"
+#include "swimring/swim_udp.h"
+#include "swimring/time.h"
+
+struct event;
+
+/* How long a leaving node keeps its loop running so the "left" news and
+ * answers already under way go out. */
+#define SR_NODE_LEAVE_WAIT_MS 500
+
+#define NODE_ENDPOINTS_MAX 128
+
+enum node_kill { NODE_KILL_OFF, NODE_KILL_DROP, NODE_KILL_REJECT, NODE_KILL_LOG };
+
+/* A registered endpoint: limits, kill switch, counters. */
+struct node_ep {
+    const struct sr_service_def *svc;
+    const struct sr_endpoint_def *def;
+    enum node_kill kill;
+    char kill_file[256];        /* NODE_KILL_LOG: where requests are appended */
+    uint64_t kill_version;
+    uint32_t inflight;          /* admitted over HTTP, not yet answered */
+    uint64_t refused_body, refused_rate, refused_inflight, killed_drop, killed_reject,
+        killed_log, kill_log_errors;
+    uint64_t local, forwarded, ok, failed, retryable, rejected;
+    uint64_t lat_count, lat_sum_us, lat_bucket[16]; /* forwarded request latency */
+};
+
+/* Forwarding counters. */
+struct node_fwd_stats {
+    uint64_t received;          /* requests from peers */
+    uint64_t reforwarded;       /* ... sent on because our ring disagreed */
+    uint64_t not_owner;         /* ... answered SR_ENOTOWNER at max hops */
+    uint64_t retries;
+};
+
+struct node_call;
+struct evhttp;
+struct node_buckets;
+
+/* HTTP front counters. */
+struct node_http_stats {
+    uint64_t requests;
+    uint64_t by_class[6];       /* service answers by status class (index = code / 100) */
+    uint64_t client_gone;       /* answers dropped: the client hung up first */
+    uint64_t admin_denied;
+};
+
+struct node_stats {
+    uint64_t ring_changes;      /* batches that changed the ring */
+    uint64_t ranges_moved;      /* moved ranges reported to services */
+    uint64_t full_syncs_rpc;    /* full syncs done over RPC */
+};
+
+struct sr_node {
+    struct event_base *base;
+    bool own_base;
+    struct sr_node_config cfg;
+    struct sr_log *log;
+    struct sr_swim_udp *udp;      /* membership driver; NULL before start */
+    struct sr_swim *swim;         /* its core */
+    struct sr_ring *ring;
+    struct sr_ringfeed *feed;
+    struct sr_rpc *rpc;
+    struct event *ev_flush;       /* one ring batch per loop turn */
+    struct event *ev_term, *ev_int, *ev_exit;
+    const struct sr_service_def *svc[SR_NODE_SERVICES_MAX];
+    size_t nsvc;
+    struct sr_swim_label labels[SR_SWIM_LABELS_MAX]; /* set before start */
+    size_t nlabels;
+    bool started, leaving;
+    sr_time_us started_at;        /* monotonic */
+    char self[SR_SWIM_ADDR_MAX];
+    struct node_stats st;
+    struct node_ep ep[NODE_ENDPOINTS_MAX];
+    size_t nep;
+    struct node_call *calls;      /* in progress here */
+    struct node_fwd_stats fst;
+    struct evhttp *http, *admin_http;
+    char http_addr[SR_CFG_ADDR_MAX], admin_addr[SR_CFG_ADDR_MAX];
+    struct node_http_stats hst;
+    struct node_buckets *buckets; /* per-client rate limits */
+};
+
+/* node_guard.c */
+int node_guard_new(struct sr_node *node);
+void node_guard_delete(struct sr_node *node);
+void node_guard_release(struct sr_node *node, const struct node_ep *ep);
+const char *node_kill_name(enum node_kill k);
+/* node_metrics.c */
+struct sr_buf;
+int node_metrics_write(struct sr_node *node, struct sr_buf *out);
+
+/* node.c: membership events -> ring feed. */
+void node_on_swim_event(void *ud, const struct sr_swim_event *ev);
+/* node_fwd.c / node_http.c: the forward layer and the HTTP front + admin. */
+int node_start_fwd(struct sr_node *node, char *msg, size_t msglen);
+void node_stop_fwd(struct sr_node *node);
+int node_start_http(struct sr_node *node, char *msg, size_t msglen);
+void node_stop_http(struct sr_node *node);
+const char *node_admin_addr(const struct sr_node *node);
+
+/* node_sync.c: membership full sync over RPC. */
+void node_full_sync(void *ud, const char *peer);
+int node_sync_register(struct sr_node *node);
+/* node_services.c: a service's endpoints onto forward and HTTP. */
+int node_services_register(struct sr_node *node, const struct sr_service_def *svc);
+
+#endif
