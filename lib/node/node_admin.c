@@ -83,6 +83,9 @@ json_t *node_admin_status(struct sr_node *node)
                           admin_hex64(node->swim ? sr_swim_checksum(node->swim) : 0), "ring",
                           ring, "services", admin_services(node), "request_timeout_ms",
                           (json_int_t)node->cfg.forward.timeout_ms);
+    json_object_set_new(j, "swim", json_pack("{s:s, s:i, s:i}", "profile", node->cfg.swim_profile,
+                                             "period_ms", (int)node->cfg.swim.period_ms,
+                                             "ping_timeout_ms", (int)node->cfg.swim.ping_timeout_ms));
     node_admin_status_extra(node, j);
     return j;
 }
@@ -142,4 +145,27 @@ json_t *node_admin_keys(struct sr_node *node, const char *service, const char *k
     return json_pack("{s:s, s:s%, s:b, s:o, s:s}", "service", service, "key", key, len, "local",
                      s->has_key(s->ud, key, len), "owner", owner ? json_string(owner) : json_null(),
                      "self", node->self);
+}
+
+#define STAT(obj, st, f) json_object_set_new(obj, #f, json_integer((json_int_t)(st)->f))
+
+json_t *node_admin_stats(struct sr_node *node)
+{
+    json_t *j = json_object();
+    if (!j || !node->swim)
+        return j;
+    const struct sr_swim_stats *c = sr_swim_stats(node->swim);
+    const struct sr_swim_udp_stats *d = sr_swim_udp_stats(node->udp);
+    STAT(j, c, packets_in); STAT(j, c, packets_out); STAT(j, c, bytes_in); STAT(j, c, bytes_out);
+    STAT(j, c, pings_sent); STAT(j, c, ping_reqs_sent); STAT(j, c, acks_sent);
+    STAT(j, c, nacks_sent); STAT(j, c, drop_truncated); STAT(j, c, drop_version);
+    STAT(j, c, drop_checksum); STAT(j, c, drop_malformed); STAT(j, c, drop_oversize);
+    STAT(j, c, suspicions); STAT(j, c, faulty_declared); STAT(j, c, refutations);
+    STAT(j, c, full_syncs_requested); STAT(j, c, full_syncs_merged);
+    STAT(j, c, updates_sent); STAT(j, c, updates_received); STAT(j, c, awareness);
+    STAT(j, d, send_eagain); STAT(j, d, send_errors); STAT(j, d, resolve_failed);
+    STAT(j, d, recv_errors); STAT(j, d, recv_oversize); STAT(j, d, syncs_out);
+    STAT(j, d, syncs_in); STAT(j, d, sync_failed);
+    json_object_set_new(j, "full_syncs_rpc", json_integer((json_int_t)node->st.full_syncs_rpc));
+    return j;
 }

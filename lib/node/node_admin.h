@@ -9,6 +9,8 @@
 json_t *node_admin_status(struct sr_node *node);
 json_t *node_admin_members(struct sr_node *node);
 json_t *node_admin_ring(struct sr_node *node);
+/* Protocol counters of the swim core and its UDP driver. */
+json_t *node_admin_stats(struct sr_node *node);
 /* Owner and replica set of a key (n replicas, 1..16). */
 json_t *node_admin_lookup(struct sr_node *node, const char *key, size_t len, unsigned n);
 /* Whether this node holds `key` for `service`; *status 200 or 404. */

@@ -125,11 +125,13 @@ struct admin_route {
 static void status(struct sr_node *n, struct evhttp_request *r) { node_http_json(r, 200, node_admin_status(n)); }
 static void members(struct sr_node *n, struct evhttp_request *r) { node_http_json(r, 200, node_admin_members(n)); }
 static void ring(struct sr_node *n, struct evhttp_request *r) { node_http_json(r, 200, node_admin_ring(n)); }
+static void stats(struct sr_node *n, struct evhttp_request *r) { node_http_json(r, 200, node_admin_stats(n)); }
 
 static const struct admin_route routes[] = {
     {"/admin/status", "GET", status},
     {"/admin/members", "GET", members},
     {"/admin/ring", "GET", ring},
+    {"/admin/stats", "GET", stats},
     {"/admin/lookup", "GET", lookup},
     {"/admin/keys", "GET", keys},
     {"/admin/leave", "POST", leave},

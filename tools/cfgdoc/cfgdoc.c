@@ -4,16 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 #include "swimring/config.h"
+#include "swimring/node.h"
 #include "swimring/swim_cfg.h"
 
 /* Every section of the daemon's configuration, in file order. Later layers
  * add their section here (the one place to extend). */
 static size_t all_sections(struct sr_cfg_section *out, size_t cap)
 {
-    size_t n = 0;
-    if (n < cap) out[n++] = sr_node_cfg_section(NULL);
-    if (n < cap) out[n++] = sr_swim_cfg_section(NULL);
-    return n;
+    size_t n = sr_node_config_sections(NULL, out, cap);
+    return n < cap ? n : cap;
 }
 
 static void print_range(const struct sr_cfg_field *f)
