@@ -4,13 +4,14 @@
 set -euo pipefail
 
 # Build and test: compiler, CMake, libraries, Criterion, clang for libFuzzer,
-# valgrind for the leak check. Benchmarks: serf and redis-server as anchors.
+# valgrind for the leak check. Benchmarks: serf and redis-server as anchors,
+# tcpdump to count gossip bytes on loopback the same way for both.
 PKGS=(build-essential cmake pkg-config
       libevent-dev libmsgpack-dev libssl-dev libyaml-dev libjansson-dev
       libcriterion-dev clang libclang-rt-14-dev valgrind curl openssl
       iproute2 procps)
 if [ "${1:-}" = "--bench" ]; then
-  PKGS+=(serf redis-server)
+  PKGS+=(serf redis-server tcpdump)
 fi
 
 missing=()

@@ -304,7 +304,7 @@ static int http_bind(struct evhttp *h, const char *addr, char *bound, size_t bou
         return SR_ESYS;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    char ip[64];
+    char ip[INET_ADDRSTRLEN];
     evutil_socket_t fd = evhttp_bound_socket_get_fd(s);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -324,8 +324,10 @@ static struct evhttp *http_new(struct sr_node *node, void (*cb)(struct evhttp_re
     evhttp_set_gencb(h, cb, node);
     evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_PUT | EVHTTP_REQ_POST |
                                       EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+    /* evhttp's own cap only stops giant bodies early; the guard answers
+     * (and counts) everything over limits.max_body below that. */
     if (node->cfg.limits.max_body)
-        evhttp_set_max_body_size(h, node->cfg.limits.max_body);
+        evhttp_set_max_body_size(h, (ev_ssize_t)node->cfg.limits.max_body * 2 + 65536);
     evhttp_set_max_headers_size(h, 16384);
     evhttp_set_timeout(h, 60); /* idle keep-alive connections */
     return h;

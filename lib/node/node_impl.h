@@ -42,6 +42,19 @@ struct node_fwd_stats {
     uint64_t retries;
 };
 
+#define NODE_SETTINGS_MAX 256
+#define NODE_SETTING_KEY_MAX 128
+#define NODE_SETTING_VALUE_MAX 288
+
+/* A cluster setting (node_settings.c). */
+struct node_setting {
+    char key[NODE_SETTING_KEY_MAX];
+    char value[NODE_SETTING_VALUE_MAX];
+    uint64_t version;
+    char origin[SR_SWIM_ADDR_MAX];
+    bool deleted;
+};
+
 struct node_call;
 struct evhttp;
 struct node_buckets;
@@ -88,6 +101,10 @@ struct sr_node {
     char http_addr[SR_CFG_ADDR_MAX], admin_addr[SR_CFG_ADDR_MAX];
     struct node_http_stats hst;
     struct node_buckets *buckets; /* per-client rate limits */
+    struct node_setting settings[NODE_SETTINGS_MAX];
+    size_t nsettings;
+    struct event *ev_settings;
+    uint64_t setting_changes, settings_exchanges, settings_bad;
 };
 
 /* node_guard.c */

@@ -1,6 +1,8 @@
 /* Kill switches: GET/PUT /admin/killswitches. A switch is set per
  * endpoint: off, drop (answer success, discard), reject (503) or log
- * (append the request to a file, answer 202). */
+ * (append the request to a file, answer 202). A PUT on any node becomes
+ * the cluster setting "ks/<service>/<endpoint>", which gossip carries to
+ * every node (node_settings.c); each node applies it when it learns it. */
 #include <stdio.h>
 #include <string.h>
 #include <event2/buffer.h>
@@ -9,6 +11,7 @@
 #include "node_admin.h"
 #include "node_fwd.h"
 #include "node_http.h"
+#include "node_settings.h"
 
 static int kill_parse(const char *s, enum node_kill *out)
 {
@@ -76,12 +79,12 @@ int node_killswitch_apply_json(struct sr_node *node, const char *text, size_t le
         rc = ks_check(node, json_is_array(root) ? json_array_get(root, i) : root, &ch[i], err,
                       errlen);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        ch[i].ep->kill = ch[i].mode;
-        ch[i].ep->kill_version++;
-        snprintf(ch[i].ep->kill_file, sizeof ch[i].ep->kill_file, "%s", ch[i].file ? ch[i].file : "");
-        SR_WARN(node->log, "killswitch.set", "endpoint=%s/%s mode=%s file=%s",
-                ch[i].ep->svc->name, ch[i].ep->def->name, node_kill_name(ch[i].mode),
-                ch[i].ep->kill_file);
+        char key[NODE_SETTING_KEY_MAX], val[NODE_SETTING_VALUE_MAX];
+        snprintf(key, sizeof key, "ks/%s/%s", ch[i].ep->svc->name, ch[i].ep->def->name);
+        snprintf(val, sizeof val, "%s%s%s", node_kill_name(ch[i].mode), ch[i].file ? ":" : "",
+                 ch[i].file ? ch[i].file : "");
+        if ((rc = node_setting_set(node, key, val)) < 0)
+            snprintf(err, errlen, "cannot store %s: %s", key, sr_strerror(rc));
     }
     json_decref(root);
     return rc;
@@ -111,4 +114,38 @@ void node_admin_killswitches_put(struct sr_node *node, struct evhttp_request *re
         return;
     }
     node_admin_killswitches_get(node, req);
+}
+
+/* Apply a "ks/..." setting to the endpoint it names, if this node hosts it. */
+void node_killswitch_setting(struct sr_node *node, const struct node_setting *s)
+{
+    const char *svc = s->key + 3, *slash = strchr(svc, '/');
+    if (!slash)
+        return;
+    const struct node_ep *cep = node_fwd_find(node, svc, (size_t)(slash - svc), slash + 1,
+                                              strlen(slash + 1));
+    if (!cep)
+        return; /* not hosted here (yet): applied when the service registers */
+    struct node_ep *ep = &node->ep[cep - node->ep];
+    enum node_kill mode = NODE_KILL_OFF;
+    const char *colon = strchr(s->value, ':');
+    char name[16];
+    snprintf(name, sizeof name, "%.*s", (int)(colon ? (size_t)(colon - s->value) : strlen(s->value)),
+             s->value);
+    if (!s->deleted && kill_parse(name, &mode) < 0) {
+        SR_WARN(node->log, "killswitch.bad_setting", "key=%s value=\"%s\"", s->key, s->value);
+        return;
+    }
+    ep->kill = mode;
+    ep->kill_version = s->version;
+    snprintf(ep->kill_file, sizeof ep->kill_file, "%s", mode == NODE_KILL_LOG && colon ? colon + 1 : "");
+    SR_WARN(node->log, "killswitch.set", "endpoint=%s/%s mode=%s version=%llu origin=%s",
+            ep->svc->name, ep->def->name, node_kill_name(mode), (unsigned long long)s->version,
+            s->origin);
+}
+
+void node_settings_changed(struct sr_node *node, const struct node_setting *s)
+{
+    if (strncmp(s->key, "ks/", 3) == 0)
+        node_killswitch_setting(node, s);
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <event2/event.h>
 #include "swimring/error.h"
-#include "node_impl.h"
+#include "node_settings.h"
 
 static int start_fail(char *msg, size_t msglen, int rc, const char *what, const char *addr)
 {
@@ -58,7 +58,8 @@ int sr_node_start(struct sr_node *node, char *msg, size_t msglen)
         return SR_EEXIST;
     int rc;
     if ((rc = node_start_rpc(node, msg, msglen)) < 0 || (rc = node_start_fwd(node, msg, msglen)) < 0 ||
-        (rc = node_start_swim(node, msg, msglen)) < 0 || (rc = node_start_http(node, msg, msglen)) < 0)
+        (rc = node_start_swim(node, msg, msglen)) < 0 || (rc = node_start_http(node, msg, msglen)) < 0 ||
+        (rc = node_settings_start(node)) < 0)
         return rc;
     node->started = true;
     node->started_at = sr_time_mono_us();
@@ -126,6 +127,7 @@ void sr_node_delete(struct sr_node *node)
 {
     if (!node)
         return;
+    node_settings_stop(node);
     node_stop_http(node);
     node_stop_fwd(node);
     sr_swim_udp_delete(node->udp);

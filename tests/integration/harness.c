@@ -213,6 +213,8 @@ json_t *sr_harness_http(const char *hostport, const char *method, const char *pa
 void sr_harness_conn_init(struct sr_harness_conn *c, const char *hostport)
 {
     c->fd = -1;
+    c->headers = NULL;
+    c->head[0] = '\0';
     snprintf(c->hostport, sizeof(c->hostport), "%s", hostport);
 }
 
@@ -237,7 +239,8 @@ static int conn_write_all(int fd, const void *p, size_t len)
 }
 
 /* Reads until the header block and Content-Length bytes of body are in. */
-static int conn_read_answer(int fd, char *out, size_t cap, size_t *outlen)
+static int conn_read_answer(int fd, char *out, size_t cap, size_t *outlen, char *head,
+                            size_t headcap)
 {
     char buf[65536];
     size_t have = 0;
@@ -252,6 +255,7 @@ static int conn_read_answer(int fd, char *out, size_t cap, size_t *outlen)
         have += (size_t)r;
         if (!hdr_end && (hdr_end = memmem(buf, have, "\r\n\r\n", 4))) {
             *hdr_end = '\0';
+            snprintf(head, headcap, "%s", buf);
             const char *cl = strcasestr(buf, "\r\ncontent-length:");
             clen = cl ? strtol(cl + 17, NULL, 10) : 0;
         }
@@ -274,8 +278,8 @@ int sr_harness_conn_request(struct sr_harness_conn *c, const char *method, const
     if (c->fd < 0 && (c->fd = http_connect(c->hostport)) < 0)
         return -1;
     int n = snprintf(head, sizeof(head),
-                     "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n\r\n", method,
-                     path, c->hostport, len);
+                     "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\n\r\n", method,
+                     path, c->hostport, c->headers ? c->headers : "", len);
     int status = -1;
     /* one write: a separate small body write would wait for the delayed ACK */
     char *msg = n > 0 && (size_t)n < sizeof(head) ? malloc((size_t)n + len) : NULL;
@@ -284,7 +288,7 @@ int sr_harness_conn_request(struct sr_harness_conn *c, const char *method, const
         if (len)
             memcpy(msg + n, body, len);
         if (conn_write_all(c->fd, msg, (size_t)n + len) == 0)
-            status = conn_read_answer(c->fd, out, cap, outlen);
+            status = conn_read_answer(c->fd, out, cap, outlen, c->head, sizeof c->head);
         free(msg);
     }
     if (status < 0)

@@ -52,6 +52,8 @@ json_t *sr_harness_http(const char *hostport, const char *method, const char *pa
 struct sr_harness_conn {
     int fd;                    /* -1 until connected */
     char hostport[32];
+    const char *headers;       /* extra request header lines ("K: V\r\n..."), or NULL */
+    char head[2048];           /* the last answer's status line and headers */
 };
 void sr_harness_conn_init(struct sr_harness_conn *c, const char *hostport);
 void sr_harness_conn_close(struct sr_harness_conn *c);
