@@ -8,7 +8,8 @@
  * so a node that was partitioned or joined later catches up). Each side
  * merges what it gets: the higher version wins, equal versions are decided
  * by the larger origin address, so every node picks the same winner for
- * concurrent sets. A deletion is a setting with no value (a tombstone), so
+ * concurrent sets. Versions are wall-clock milliseconds kept monotonic per
+ * key (see node_setting_set). A deletion is a setting with no value (a tombstone), so
  * it spreads like any other change.
  *
  * Why not inside the SWIM datagrams: settings are rare and larger than
@@ -232,8 +233,15 @@ void node_settings_stop(struct sr_node *node)
 
 int node_setting_set(struct sr_node *node, const char *key, const char *value)
 {
+    /* Last writer wins by wall-clock milliseconds (a hybrid clock: never
+     * below what we have seen + 1), so a later set on another node wins even
+     * if this node has not heard of an earlier one yet; clocks need only be
+     * closer than the time between two operator actions. */
     const struct node_setting *cur = settings_find(node, key);
-    int rc = settings_apply(node, key, value, cur ? cur->version + 1 : 1, node->self);
+    uint64_t v = sr_time_wall_us() / 1000;
+    if (cur && v <= cur->version)
+        v = cur->version + 1;
+    int rc = settings_apply(node, key, value, v, node->self);
     if (rc > 0)
         settings_gossip(node, SETTINGS_FANOUT);
     return rc < 0 ? rc : 0;
