@@ -36,6 +36,7 @@ struct sr_swim_udp_stats {
     uint64_t recv_errors;    /* recvfrom failures other than EAGAIN */
     uint64_t recv_oversize;  /* datagrams longer than the receive buffer */
     uint64_t syncs_out, syncs_in, sync_failed;
+    uint64_t filtered;       /* datagrams dropped by the fault filter */
 };
 
 /* Membership events, forwarded from the core. */
@@ -73,6 +74,12 @@ SR_API void sr_swim_udp_delete(struct sr_swim_udp *u);
 
 /* Register the event callback (NULL to clear). Runs on the loop. */
 SR_API void sr_swim_udp_set_event_cb(struct sr_swim_udp *u, sr_swim_udp_event_f fn, void *ud);
+
+/* Fault injection for chaos tests: `fn` is asked about every datagram to
+ * (out = true) or from `peer`; returning true drops it (counted in
+ * filtered). NULL removes the filter. */
+typedef bool (*sr_swim_udp_filter_f)(void *ud, const char *peer, bool out);
+SR_API void sr_swim_udp_set_filter(struct sr_swim_udp *u, sr_swim_udp_filter_f fn, void *ud);
 
 /* The core, for queries (sr_swim_foreach, sr_swim_stats, ...), start, join,
  * leave and labels. Owned by the driver. */

@@ -29,6 +29,9 @@ void node_admin_killswitches_put(struct sr_node *node, struct evhttp_request *re
 int node_killswitch_apply_json(struct sr_node *node, const char *text, size_t len, char *err,
                                size_t errlen);
 
+/* GET and POST /admin/faults (node_faults.c). */
+void node_admin_faults_get(struct sr_node *node, struct evhttp_request *req);
+void node_admin_faults_post(struct sr_node *node, struct evhttp_request *req);
 /* Apply a "ks/<service>/<endpoint>" cluster setting here. */
 void node_killswitch_setting(struct sr_node *node, const struct node_setting *s);
 

@@ -217,8 +217,18 @@ static void call_try(struct node_call *c)
         call_local(c);
     else if (c->hops >= node->cfg.forward.max_hops)
         call_done(c, SR_ENOTOWNER, NULL, 0, NULL);
-    else
+    else if (node_fault_drop(node, owner))
+        call_retry(c, SR_EUNREACH, true); /* injected: as if unreachable */
+    else if (!c->delayed && node_fault_delay_ms(node, owner)) {
+        uint32_t ms = node_fault_delay_ms(node, owner); /* injected delay, then this try */
+        c->delayed = true;
+        c->tries--;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        evtimer_add(c->ev, &tv);
+    } else {
+        c->delayed = false;
         call_forward(c, owner);
+    }
 }
 
 /* Wake every call waiting for a ring change. */

@@ -21,7 +21,7 @@ struct node_call {
     struct event *ev_deadline;
     struct sr_node_reply *local; /* handler running here, not yet answered */
     uint64_t rpc_id;
-    bool rpc_pending, waiting_ring, completed, forwarded;
+    bool rpc_pending, waiting_ring, completed, forwarded, delayed;
     char target[SR_SWIM_ADDR_MAX];
     struct node_call *prev, *next;
 };

@@ -55,6 +55,16 @@ struct node_setting {
     bool deleted;
 };
 
+#define NODE_FAULTS_MAX 64
+
+/* Injected faults (node_faults.c). */
+struct node_faults {
+    size_t n;
+    char addr[NODE_FAULTS_MAX][SR_SWIM_ADDR_MAX];
+    bool drop[NODE_FAULTS_MAX];
+    uint32_t delay_ms[NODE_FAULTS_MAX];
+};
+
 struct node_call;
 struct evhttp;
 struct node_buckets;
@@ -105,7 +115,15 @@ struct sr_node {
     size_t nsettings;
     struct event *ev_settings;
     uint64_t setting_changes, settings_exchanges, settings_bad;
+    struct node_faults faults;
 };
+
+/* node_faults.c */
+bool node_fault_drop(const struct sr_node *node, const char *addr);
+uint32_t node_fault_delay_ms(const struct sr_node *node, const char *addr);
+bool node_fault_filter(void *ud, const char *peer, bool out);
+int node_faults_parse(const char *text, size_t len, struct node_faults *out, char *err,
+                      size_t errlen);
 
 /* node_guard.c */
 int node_guard_new(struct sr_node *node);

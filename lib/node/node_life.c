@@ -39,6 +39,7 @@ static int node_start_swim(struct sr_node *node, char *msg, size_t msglen)
     node->swim = sr_swim_udp_core(node->udp);
     snprintf(node->self, sizeof(node->self), "%s", sr_swim_self(node->swim));
     sr_swim_udp_set_event_cb(node->udp, node_on_swim_event, node);
+    sr_swim_udp_set_filter(node->udp, node_fault_filter, node);
     for (size_t i = 0; i < node->nlabels; i++)
         if ((err = sr_swim_set_label(node->swim, node->labels[i].key, node->labels[i].value)) < 0)
             return start_fail(msg, msglen, err, "label", node->labels[i].key);

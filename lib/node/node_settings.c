@@ -161,6 +161,8 @@ static void settings_done(void *ud, const struct sr_rpc_result *res)
 static void settings_exchange(struct sr_node *node, const char *peer)
 {
     struct sr_buf b;
+    if (node_fault_drop(node, peer))
+        return;
     if (settings_encode(node, &b) == 0) {
         struct sr_rpc_call_args a = {.service = "_settings", .endpoint = "sync", .body = b.data,
                                      .body_len = b.len, .timeout_ms = SETTINGS_TIMEOUT_MS,

@@ -70,7 +70,7 @@ void node_full_sync(void *ud, const char *peer)
 {
     struct sr_node *node = ud;
     struct sr_buf b;
-    if (!node->rpc || !node->swim || node_encode_state(node, &b) < 0)
+    if (!node->rpc || !node->swim || node_fault_drop(node, peer) || node_encode_state(node, &b) < 0)
         return;
     struct sr_rpc_call_args a = {.service = SYNC_SERVICE, .endpoint = SYNC_ENDPOINT,
                                  .body = b.data, .body_len = b.len,

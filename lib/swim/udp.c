@@ -87,6 +87,10 @@ static uint64_t udp_random(void *ctx)
 static void udp_send(void *ctx, const char *to, const void *data, size_t len)
 {
     struct sr_swim_udp *u = ctx;
+    if (u->filter && u->filter(u->filter_ud, to, true)) {
+        u->stats.filtered++;
+        return;
+    }
     const struct sr_swim_udp_addr *a = sr_swim_udp_resolve(u, to);
     if (!a || !a->ok) {
         u->stats.resolve_failed++;
@@ -189,6 +193,10 @@ static void udp_on_read(evutil_socket_t fd, short what, void *arg)
         }
         char from[SR_SWIM_ADDR_MAX];
         sockaddr_text(&ss, from, sizeof(from));
+        if (u->filter && u->filter(u->filter_ud, from, false)) {
+            u->stats.filtered++;
+            continue;
+        }
         sr_swim_receive(u->swim, from, u->rbuf, (size_t)n);
     }
 }
@@ -279,6 +287,12 @@ void sr_swim_udp_set_event_cb(struct sr_swim_udp *u, sr_swim_udp_event_f fn, voi
 {
     u->event_fn = fn;
     u->event_ud = ud;
+}
+
+void sr_swim_udp_set_filter(struct sr_swim_udp *u, sr_swim_udp_filter_f fn, void *ud)
+{
+    u->filter = fn;
+    u->filter_ud = ud;
 }
 
 struct sr_swim *sr_swim_udp_core(struct sr_swim_udp *u)

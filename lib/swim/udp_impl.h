@@ -32,6 +32,8 @@ struct sr_swim_udp {
     void *event_ud;
     struct sr_swim_udp_sync *syncs; /* in-flight exchanges, for teardown */
     struct sr_swim_udp_opts opts;
+    sr_swim_udp_filter_f filter;
+    void *filter_ud;
     struct sr_swim_udp_stats stats;
     uint8_t rbuf[65536];
 };
