@@ -10,7 +10,7 @@
  * Retries (the entry node only, up to forward.max_tries, never past the
  * deadline):
  *   SR_EUNREACH (surely not delivered)   wait for the ring to change, retry
- *   SR_ECONNLOST (maybe delivered)       same, idempotent endpoints only
+ *   SR_ECONNLOST (maybe delivered)       short pause, idempotent endpoints only
  *   SR_ENOTOWNER, SR_EBUSY from a peer   short pause (or a ring change)
  *   SR_ETIMEDOUT                         none: the deadline has passed
  * A call's callback runs exactly once: with the handler's answer, a final
@@ -159,8 +159,10 @@ static void call_rpc_done(void *ud, const struct sr_rpc_result *res)
     bool idem = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) != 0;
     if (res->remote) /* not owner, or busy: the peer did not run it */
         call_retry(c, st, false);
-    else if (st == SR_EUNREACH || (st == SR_ECONNLOST && idem))
-        call_retry(c, st, true);
+    else if (st == SR_EUNREACH)
+        call_retry(c, st, true);   /* the owner is gone: wait for the ring */
+    else if (st == SR_ECONNLOST && idem)
+        call_retry(c, st, false);  /* redial after a pause; a dead owner then says unreachable */
     else
         call_done(c, st, NULL, 0, NULL); /* timed out, or maybe ran and not idempotent */
 }

@@ -1,0 +1,299 @@
+/* Handle-or-forward with three real nodes in one process (one event loop,
+ * real UDP/TCP on 127.0.0.1): forwarding to the owner, a second forward
+ * when two rings disagree, SR_ENOTOWNER at max hops, and no retry of a
+ * non-idempotent request that may have run. Rings are made to disagree by
+ * taking a member off one node's ring directly (white box: lib/node). */
+#include <criterion/criterion.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+#include "swimring/error.h"
+#include "node/node_impl.h"
+
+#define NODES 3
+
+struct world {
+    struct event_base *base;
+    struct sr_node *n[NODES];
+    int calls[NODES];                 /* handler runs per node */
+    struct sr_node_reply *held[8];    /* answers the test gives later */
+    int nheld;
+};
+
+static void on_echo(void *ud, struct sr_node_reply *r, const struct sr_node_request *q)
+{
+    struct sr_node **self = ud;
+    (void)q;
+    const char *me = sr_node_self(*self);
+    sr_node_reply(r, 0, me, strlen(me));
+}
+
+/* Per-node service instances: ud points at the node slot so a handler knows
+ * where it runs. */
+static struct world *g_world; /* test-local: the hold handler reaches the world */
+
+static void on_hold(void *ud, struct sr_node_reply *r, const struct sr_node_request *q)
+{
+    (void)ud;
+    (void)q;
+    g_world->calls[0]++;
+    g_world->held[g_world->nheld++] = r; /* answered by the test, later */
+}
+
+static const struct sr_endpoint_def eps[] = {
+    {"echo", SR_ENDPOINT_IDEMPOTENT, on_echo, NULL, NULL, NULL},
+    {"hold", 0, on_hold, NULL, NULL, NULL},
+    {"hold-idem", SR_ENDPOINT_IDEMPOTENT, on_hold, NULL, NULL, NULL},
+};
+
+static struct sr_service_def svc[NODES];
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void run_until(struct world *w, bool (*pred)(struct world *, void *), void *ud,
+                      double seconds)
+{
+    sr_time_us end = sr_time_mono_us() + (sr_time_us)(seconds * 1e6);
+    while (!pred(w, ud) && sr_time_mono_us() < end) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(w->base, &tv);
+        event_base_dispatch(w->base);
+    }
+    cr_assert(pred(w, ud), "condition not reached in %.1f s", seconds);
+}
+
+static bool all_rings_full(struct world *w, void *ud)
+{
+    (void)ud;
+    for (int i = 0; i < NODES; i++)
+        if (sr_ring_member_count(sr_node_ring(w->n[i])) != NODES)
+            return false;
+    return true;
+}
+
+static void world_up(struct world *w, uint32_t max_hops)
+{
+    memset(w, 0, sizeof(*w));
+    g_world = w;
+    w->base = event_base_new();
+    char first[SR_CFG_ADDR_MAX] = "";
+    for (int i = 0; i < NODES; i++) {
+        struct sr_node_config cfg;
+        char msg[256];
+        int err;
+        sr_node_config_default(&cfg);
+        sr_node_config_profile(&cfg, "local");
+        cfg.node.log_level = SR_NODE_LOG_ERROR;
+        cfg.forward.max_hops = max_hops;
+        snprintf(cfg.node.listen, sizeof cfg.node.listen, "127.0.0.1:%d", free_port());
+        snprintf(cfg.node.http, sizeof cfg.node.http, "127.0.0.1:0");
+        if (i == 0)
+            snprintf(first, sizeof first, "%s", cfg.node.listen);
+        else {
+            cfg.node.seeds.n = 1;
+            snprintf(cfg.node.seeds.addr[0], SR_CFG_ADDR_MAX, "%s", first);
+        }
+        w->n[i] = sr_node_new(w->base, &cfg, &err, msg, sizeof msg);
+        cr_assert_not_null(w->n[i], "%s", msg);
+        svc[i] = (struct sr_service_def){.name = "t", .endpoints = eps, .nendpoints = 3,
+                                         .ud = &w->n[i]};
+        cr_assert_eq(sr_node_add_service(w->n[i], &svc[i]), 0);
+        cr_assert_eq(sr_node_start(w->n[i], msg, sizeof msg), 0, "%s", msg);
+    }
+    run_until(w, all_rings_full, NULL, 10);
+}
+
+static void world_down(struct world *w)
+{
+    for (int i = 0; i < w->nheld; i++)
+        sr_node_reply(w->held[i], 0, NULL, 0);
+    for (int i = 0; i < NODES; i++)
+        sr_node_delete(w->n[i]);
+    event_base_free(w->base);
+}
+
+/* A key the full ring gives to n[want] and n[0]'s ring without n[gone]
+ * gives to n[via]. */
+static void key_for(struct world *w, int want, char *key, size_t len)
+{
+    for (int k = 0; k < 100000; k++) {
+        snprintf(key, len, "k%d", k);
+        if (strcmp(sr_ring_lookup(sr_node_ring(w->n[1]), key, strlen(key)),
+                   sr_node_self(w->n[want])) == 0)
+            return;
+    }
+    cr_assert_fail("no key");
+}
+
+struct done {
+    bool ran;
+    int status;
+    char body[64];
+    char by[64];
+};
+
+static void on_done(void *ud, const struct sr_node_result *res)
+{
+    struct done *d = ud;
+    d->ran = true;
+    d->status = res->status;
+    snprintf(d->body, sizeof d->body, "%.*s", (int)res->body_len, (const char *)res->body);
+    snprintf(d->by, sizeof d->by, "%s", res->served_by ? res->served_by : "");
+}
+
+static bool done_ran(struct world *w, void *ud)
+{
+    (void)w;
+    return ((struct done *)ud)->ran;
+}
+
+Test(node_forward, forwards_to_the_owner)
+{
+    struct world w;
+    char key[32];
+    world_up(&w, 2);
+    key_for(&w, 2, key, sizeof key);
+    struct done d = {0};
+    cr_assert_eq(sr_node_call(w.n[0], "t", "echo", key, strlen(key), NULL, 0, 2000, on_done, &d), 0);
+    cr_expect(!d.ran, "the callback never runs inside the call");
+    run_until(&w, done_ran, &d, 5);
+    cr_expect_eq(d.status, 0);
+    cr_expect_str_eq(d.body, sr_node_self(w.n[2]));
+    world_down(&w);
+}
+
+Test(node_forward, disagreeing_rings_forward_again)
+{
+    struct world w;
+    char key[32];
+    world_up(&w, 2);
+    /* the full ring gives the key to n[2]; n[0]'s ring loses n[2], so n[0]
+     * sends it to whoever it now thinks owns it; if that is n[1], n[1]
+     * (full ring) forwards once more. */
+    for (int k = 0;; k++) {
+        snprintf(key, sizeof key, "k%d", k);
+        const struct sr_ring *full = sr_node_ring(w.n[1]);
+        if (strcmp(sr_ring_lookup(full, key, strlen(key)), sr_node_self(w.n[2])) != 0)
+            continue;
+        sr_ring_remove(w.n[0]->ring, sr_node_self(w.n[2]));
+        bool via1 = strcmp(sr_ring_lookup(w.n[0]->ring, key, strlen(key)), sr_node_self(w.n[1])) == 0;
+        sr_ring_add(w.n[0]->ring, sr_node_self(w.n[2]), 1.0);
+        if (via1)
+            break;
+        cr_assert_lt(k, 100000);
+    }
+    sr_ring_remove(w.n[0]->ring, sr_node_self(w.n[2]));
+    struct done d = {0};
+    cr_assert_eq(sr_node_call(w.n[0], "t", "echo", key, strlen(key), NULL, 0, 2000, on_done, &d), 0);
+    run_until(&w, done_ran, &d, 5);
+    cr_expect_eq(d.status, 0);
+    cr_expect_str_eq(d.body, sr_node_self(w.n[2]), "answered by the real owner");
+    cr_expect_eq(w.n[1]->fst.reforwarded, 1, "n[1] forwarded it again");
+    world_down(&w);
+}
+
+Test(node_forward, not_owner_at_max_hops)
+{
+    struct world w;
+    char key[32] = "";
+    world_up(&w, 1); /* one forward only */
+    for (int k = 0; k < 100000; k++) {
+        snprintf(key, sizeof key, "k%d", k);
+        if (strcmp(sr_ring_lookup(sr_node_ring(w.n[1]), key, strlen(key)), sr_node_self(w.n[2])) != 0)
+            continue;
+        sr_ring_remove(w.n[0]->ring, sr_node_self(w.n[2]));
+        bool via1 = strcmp(sr_ring_lookup(w.n[0]->ring, key, strlen(key)), sr_node_self(w.n[1])) == 0;
+        sr_ring_add(w.n[0]->ring, sr_node_self(w.n[2]), 1.0);
+        if (via1)
+            break;
+    }
+    sr_ring_remove(w.n[0]->ring, sr_node_self(w.n[2]));
+    struct done d = {0};
+    sr_time_us t0 = sr_time_mono_us();
+    cr_assert_eq(sr_node_call(w.n[0], "t", "echo", key, strlen(key), NULL, 0, 2000, on_done, &d), 0);
+    run_until(&w, done_ran, &d, 5);
+    cr_expect_eq(d.status, SR_ENOTOWNER, "%s", sr_err_name(d.status));
+    cr_expect_geq(w.n[1]->fst.not_owner, 1);
+    cr_expect_eq(w.n[0]->fst.retries, w.n[0]->cfg.forward.max_tries - 1,
+                 "retried up to max_tries (%llu)", (unsigned long long)w.n[0]->fst.retries);
+    cr_expect_lt(sr_time_mono_us() - t0, 2 * SR_US_PER_S, "well before the deadline");
+    world_down(&w);
+}
+
+/* Lose the connection while the owner holds the request: a non-idempotent
+ * one completes SR_ECONNLOST (it may have run), an idempotent one is
+ * retried and runs again. */
+static bool held(struct world *w, void *ud)
+{
+    return w->calls[0] >= *(int *)ud;
+}
+
+static void connlost(const char *endpoint, bool idempotent)
+{
+    struct world w;
+    char key[32];
+    world_up(&w, 2);
+    key_for(&w, 2, key, sizeof key);
+    struct done d = {0};
+    cr_assert_eq(sr_node_call(w.n[0], "t", endpoint, key, strlen(key), NULL, 0, 3000, on_done, &d), 0);
+    int one = 1, two = 2;
+    run_until(&w, held, &one, 5);
+    cr_assert_eq(sr_rpc_disconnect(w.n[0]->rpc, sr_node_self(w.n[2])), 0);
+    if (idempotent) {
+        run_until(&w, held, &two, 5); /* it ran again */
+        sr_node_reply(w.held[1], 0, "ok", 2);
+        w.held[1] = w.held[--w.nheld];
+        run_until(&w, done_ran, &d, 5);
+        cr_expect_eq(d.status, 0, "%s", sr_err_name(d.status));
+        cr_expect_str_eq(d.body, "ok");
+    } else {
+        run_until(&w, done_ran, &d, 5);
+        cr_expect_eq(d.status, SR_ECONNLOST, "%s", sr_err_name(d.status));
+        cr_expect_eq(w.calls[0], 1, "not retried");
+    }
+    world_down(&w);
+}
+
+Test(node_forward, non_idempotent_not_retried_after_maybe_delivered)
+{
+    connlost("hold", false);
+}
+
+Test(node_forward, idempotent_retried_after_connection_loss)
+{
+    connlost("hold-idem", true);
+}
+
+Test(node_forward, node_delete_cancels_pending_calls)
+{
+    struct world w;
+    char key[32];
+    world_up(&w, 2);
+    key_for(&w, 2, key, sizeof key);
+    struct done d = {0};
+    int one = 1;
+    cr_assert_eq(sr_node_call(w.n[0], "t", "hold", key, strlen(key), NULL, 0, 3000, on_done, &d), 0);
+    run_until(&w, held, &one, 5);
+    sr_node_delete(w.n[0]);
+    w.n[0] = NULL;
+    cr_expect(d.ran);
+    cr_expect_eq(d.status, SR_ECANCELED);
+    for (int i = 0; i < w.nheld; i++)
+        sr_node_reply(w.held[i], 0, NULL, 0);
+    w.nheld = 0;
+    for (int i = 1; i < NODES; i++)
+        sr_node_delete(w.n[i]);
+    event_base_free(w.base);
+}
