@@ -8,7 +8,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
-#include "integration/harness.c"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "swimring/testkit.h"
 
 #define CONC_MAX 64
 #define KEYS 512
@@ -65,7 +71,7 @@ static struct run load(const char *http, char keys[][32], int nkeys, int conc, d
     struct run r = {0};
     uint64_t seq = 0;
     for (int i = 0; i < conc; i++) {
-        c[i].fd = http_connect(http);
+        c[i].fd = sr_tk_connect(http);
         send_get(&c[i], keys, nkeys, &seq);
     }
     sr_time_us start = sr_time_mono_us(), end = start + (sr_time_us)(secs * 1e6);
@@ -81,7 +87,7 @@ static struct run load(const char *http, char keys[][32], int nkeys, int conc, d
             if (got <= 0) {
                 r.errors++;
                 close(c[i].fd);
-                c[i].fd = http_connect(http);
+                c[i].fd = sr_tk_connect(http);
                 send_get(&c[i], keys, nkeys, &seq);
                 continue;
             }
@@ -106,11 +112,11 @@ static struct run load(const char *http, char keys[][32], int nkeys, int conc, d
     return r;
 }
 
-static bool two_on_ring(struct sr_harness *h, void *ud)
+static bool two_on_ring(struct sr_tk_cluster *h, void *ud)
 {
     (void)ud;
     for (size_t i = 0; i < h->n; i++) {
-        json_t *j = sr_harness_http(h->nodes[i].http, "GET", "/admin/status");
+        json_t *j = sr_tk_http(h->nodes[i].http, "GET", "/admin/status");
         json_t *m = json_object_get(json_object_get(j, "ring"), "members");
         bool ok = json_is_integer(m) && json_integer_value(m) == 2;
         json_decref(j);
@@ -122,28 +128,28 @@ static bool two_on_ring(struct sr_harness *h, void *ud)
 
 /* Fill `local` with keys node 0 owns and `remote` with keys node 1 owns,
  * each stored with a 64-byte value. */
-static int prepare_keys(struct sr_harness *h, char local[][32], char remote[][32])
+static int prepare_keys(struct sr_tk_cluster *h, char local[][32], char remote[][32])
 {
     int nl = 0, nr = 0;
-    struct sr_harness_conn conn;
+    struct sr_tk_conn conn;
     char val[64], out[256], path[80];
     memset(val, 'v', sizeof val);
-    sr_harness_conn_init(&conn, h->nodes[0].http);
+    sr_tk_conn_init(&conn, h->nodes[0].http);
     for (int k = 0; (nl < KEYS || nr < KEYS) && k < 100 * KEYS; k++) {
         char key[32];
         snprintf(key, sizeof key, "bench-%d", k);
         snprintf(path, sizeof path, "/admin/lookup?key=%s", key);
-        json_t *j = sr_harness_http(h->nodes[0].http, "GET", path);
+        json_t *j = sr_tk_http(h->nodes[0].http, "GET", path);
         bool mine = json_is_true(json_object_get(j, "local"));
         json_decref(j);
         if ((mine && nl >= KEYS) || (!mine && nr >= KEYS))
             continue;
         snprintf(path, sizeof path, "/v1/kv/%s", key);
-        if (sr_harness_conn_request(&conn, "PUT", path, val, sizeof val, out, sizeof out, NULL) / 100 != 2)
+        if (sr_tk_conn_request(&conn, "PUT", path, val, sizeof val, out, sizeof out, NULL) / 100 != 2)
             return -1;
         snprintf(mine ? local[nl++] : remote[nr++], 32, "%s", key);
     }
-    sr_harness_conn_close(&conn);
+    sr_tk_conn_close(&conn);
     return nl == KEYS && nr == KEYS ? 0 : -1;
 }
 
@@ -166,15 +172,15 @@ int main(int argc, char **argv)
     static const char *const extra[] = {"--log-level", "warn", NULL};
     const char *kvd = argc > 1 ? argv[1] : SR_BINARY_DIR "/examples/kvd/kvd";
     double secs = argc > 2 ? atof(argv[2]) : 5.0;
-    struct sr_harness h;
+    struct sr_tk_cluster h;
     signal(SIGPIPE, SIG_IGN);
-    sr_harness_init(&h, kvd, "local");
+    sr_tk_init(&h, kvd, "local");
     h.extra = extra;
-    if (sr_harness_spawn(&h, NULL) < 0 || sr_harness_spawn(&h, h.nodes[0].gossip) < 0 ||
-        !sr_harness_wait(&h, sr_time_mono_us() + 20 * SR_US_PER_S, two_on_ring, NULL) ||
+    if (sr_tk_spawn(&h, NULL) < 0 || sr_tk_spawn(&h, h.nodes[0].gossip) < 0 ||
+        !sr_tk_wait(&h, sr_time_mono_us() + 20 * SR_US_PER_S, two_on_ring, NULL) ||
         prepare_keys(&h, local, remote) < 0) {
         fprintf(stderr, "bench_forward: cluster did not come up (%s, logs in %s)\n", kvd, h.logdir);
-        sr_harness_destroy(&h);
+        sr_tk_destroy(&h);
         return 1;
     }
     int concs[] = {1, 32};
@@ -190,6 +196,6 @@ int main(int argc, char **argv)
         printf("BENCH {\"name\":\"forward.throughput_ratio\",\"value\":%.3f,\"unit\":\"ratio\",\"conc\":%d}\n",
                l.rps > 0 ? f.rps / l.rps : 0, concs[i]);
     }
-    sr_harness_destroy(&h);
+    sr_tk_destroy(&h);
     return 0;
 }

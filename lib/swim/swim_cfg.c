@@ -13,15 +13,15 @@ void sr_swim_cfg_default_lan(struct sr_swim_cfg *cfg)
         .ping_req_k = 3,
         .suspicion_min_mult = 4,
         .suspicion_max_mult = 6,
-        .retransmit_mult = 4,
+        .retransmit_mult = 8, /* memberlist: 4; our rumour feedback (dissem_seen) retires news sooner */
         .gossip_interval_ms = 200,
         .gossip_fanout = 3,
         .awareness_max = 8,
         .mtu = 1400,
         .tombstone_ms = 60000,
-        .full_sync_interval_ms = 5000,
+        .full_sync_interval_ms = 2000,
         .heal_probe_ms = 2000,
-        .join_retry_min_ms = 1000,
+        .join_retry_min_ms = 200, /* nodes started together: retry soon */
         .join_retry_max_ms = 30000,
     };
 }

@@ -14,15 +14,15 @@ static const struct sr_cfg_field swim_fields[] = {
     U(ping_req_k, N, 0, 16, "3", "indirect probers per failed probe"),
     U(suspicion_min_mult, N, 1, 100, "4", "min suspicion = mult * log10(n) * period"),
     U(suspicion_max_mult, N, 1, 100, "6", "max suspicion = mult * min suspicion"),
-    U(retransmit_mult, N, 1, 100, "4", "each update is sent ~mult * log10(n+1) times"),
+    U(retransmit_mult, N, 1, 100, "8", "each update is sent ~mult * log10(n+1) times"),
     U(gossip_interval_ms, MS, 0, 60000, "200", "extra gossip rounds while updates are pending (0 = off)"),
     U(gossip_fanout, N, 0, 64, "3", "peers per extra gossip round"),
     U(awareness_max, N, 1, 64, "8", "Lifeguard local-health ceiling (1 disables)"),
     U(mtu, N, 576, 65507, "1400", "datagram size limit, bytes"),
     U(tombstone_ms, MS, 0, 86400000, "1m", "how long faulty/left records are kept"),
-    U(full_sync_interval_ms, MS, 0, 3600000, "5s", "min time between anti-entropy syncs"),
+    U(full_sync_interval_ms, MS, 0, 3600000, "2s", "min time between anti-entropy syncs"),
     U(heal_probe_ms, MS, 0, 3600000, "2s", "how often a faulty address is re-probed"),
-    U(join_retry_min_ms, MS, 1, 3600000, "1s", "join backoff start"),
+    U(join_retry_min_ms, MS, 1, 3600000, "200ms", "join backoff start (doubles up to join_retry_max_ms)"),
     U(join_retry_max_ms, MS, 1, 3600000, "30s", "join backoff cap"),
 };
 

@@ -6,7 +6,13 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-#include "integration/harness.c"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "swimring/testkit.h"
 
 #define NODES 5
 #define KVD SR_BINARY_DIR "/examples/kvd/kvd"
@@ -15,8 +21,8 @@
 /* Sanitizer builds on 2 shared cores: upper time bounds get this slack. */
 #define SLACK_MS 3000
 
-static struct sr_harness cluster;
-static void kill_all(void) { sr_harness_destroy(&cluster); }
+static struct sr_tk_cluster cluster;
+static void kill_all(void) { sr_tk_destroy(&cluster); }
 
 static long jint(json_t *o, const char *path1, const char *path2)
 {
@@ -27,14 +33,14 @@ static long jint(json_t *o, const char *path1, const char *path2)
 }
 
 /* Every node has all NODES alive members on its ring, with one checksum. */
-static bool rings_agree(struct sr_harness *h, void *ud)
+static bool rings_agree(struct sr_tk_cluster *h, void *ud)
 {
     long first = -1;
     (void)ud;
     for (size_t i = 0; i < h->n; i++) {
         if (h->nodes[i].pid <= 0)
             continue;
-        json_t *j = sr_harness_http(h->nodes[i].http, "GET", "/admin/status");
+        json_t *j = sr_tk_http(h->nodes[i].http, "GET", "/admin/status");
         long members = j ? jint(json_object_get(j, "ring"), "members", NULL) : -1;
         long sum = j ? jint(json_object_get(j, "ring"), "checksum", NULL) : -1;
         json_decref(j);
@@ -50,44 +56,44 @@ static void start_kvd(size_t n)
     static const char *const extra[] = {"--log-level", "warn", NULL};
     struct rlimit rl = {8192, 8192};
     setrlimit(RLIMIT_NOFILE, &rl); /* 2,000 client connections; nodes inherit it */
-    sr_harness_init(&cluster, KVD, "local");
+    sr_tk_init(&cluster, KVD, "local");
     cluster.extra = extra;
-    cr_assert_geq(sr_harness_spawn(&cluster, NULL), 0);
+    cr_assert_geq(sr_tk_spawn(&cluster, NULL), 0);
     for (size_t i = 1; i < n; i++)
-        cr_assert_geq(sr_harness_spawn(&cluster, cluster.nodes[0].gossip), 0);
-    cr_assert(sr_harness_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, rings_agree, NULL),
+        cr_assert_geq(sr_tk_spawn(&cluster, cluster.nodes[0].gossip), 0);
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, rings_agree, NULL),
               "rings did not agree (logs in %s)", cluster.logdir);
 }
 
 Test(kvd_cluster, any_node_answers_and_keys_live_on_their_owner, .timeout = 240, .fini = kill_all)
 {
     start_kvd(NODES);
-    struct sr_harness_conn conn[NODES];
+    struct sr_tk_conn conn[NODES];
     for (size_t i = 0; i < NODES; i++)
-        sr_harness_conn_init(&conn[i], cluster.nodes[i].http);
+        sr_tk_conn_init(&conn[i], cluster.nodes[i].http);
     char path[64], val[64], out[256];
     size_t outlen;
     for (int k = 0; k < KEYS; k++) {
         snprintf(path, sizeof path, "/v1/kv/key-%d", k);
         int vl = snprintf(val, sizeof val, "value-%d-%d", k, (int)getpid());
-        int st = sr_harness_conn_request(&conn[k % NODES], "PUT", path, val, (size_t)vl, out,
+        int st = sr_tk_conn_request(&conn[k % NODES], "PUT", path, val, (size_t)vl, out,
                                          sizeof out, &outlen);
         cr_assert(st >= 200 && st < 300, "PUT %s via node %d: %d %s", path, k % NODES, st, out);
     }
     for (int k = 0; k < KEYS; k++) {
         snprintf(path, sizeof path, "/v1/kv/key-%d", k);
         snprintf(val, sizeof val, "value-%d-%d", k, (int)getpid());
-        int st = sr_harness_conn_request(&conn[(k + 1) % NODES], "GET", path, NULL, 0, out,
+        int st = sr_tk_conn_request(&conn[(k + 1) % NODES], "GET", path, NULL, 0, out,
                                          sizeof out, &outlen);
         cr_assert_eq(st, 200, "GET %s via node %d: %d %s", path, (k + 1) % NODES, st, out);
         cr_assert_str_eq(out, val, "GET %s", path);
     }
     for (size_t i = 0; i < NODES; i++)
-        sr_harness_conn_close(&conn[i]);
+        sr_tk_conn_close(&conn[i]);
     /* Stored once in all: the per-node counts add up to exactly KEYS. */
     long total = 0;
     for (size_t i = 0; i < NODES; i++) {
-        json_t *j = sr_harness_http(cluster.nodes[i].http, "GET", "/admin/status");
+        json_t *j = sr_tk_http(cluster.nodes[i].http, "GET", "/admin/status");
         long keys = j ? jint(json_object_get(j, "services"), "kv", "keys") : -1;
         cr_assert_geq(keys, 0, "node %zu status has no services.kv.keys", i);
         cr_log_info("node %zu holds %ld keys", i, keys);
@@ -98,13 +104,13 @@ Test(kvd_cluster, any_node_answers_and_keys_live_on_their_owner, .timeout = 240,
     /* And each sampled key is held by its owner only. */
     for (int k = 0; k < KEYS; k += 37) {
         snprintf(path, sizeof path, "/admin/lookup?key=key-%d", k);
-        json_t *lk = sr_harness_http(cluster.nodes[0].http, "GET", path);
+        json_t *lk = sr_tk_http(cluster.nodes[0].http, "GET", path);
         const char *owner = json_string_value(json_object_get(lk, "owner"));
         cr_assert_not_null(owner, "lookup key-%d", k);
         int holders = 0;
         for (size_t i = 0; i < NODES; i++) {
             snprintf(path, sizeof path, "/admin/keys?service=kv&key=key-%d", k);
-            json_t *j = sr_harness_http(cluster.nodes[i].http, "GET", path);
+            json_t *j = sr_tk_http(cluster.nodes[i].http, "GET", path);
             cr_assert_not_null(j, "admin/keys on node %zu", i);
             if (json_is_true(json_object_get(j, "local"))) {
                 holders++;
@@ -130,7 +136,7 @@ struct req {
 
 static int nb_connect(const char *hostport)
 {
-    int fd = http_connect(hostport); /* blocking connect on loopback: immediate */
+    int fd = sr_tk_connect(hostport); /* blocking connect on loopback: immediate */
     if (fd >= 0)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
@@ -164,7 +170,7 @@ Test(kvd_cluster, kill9_under_2000_concurrent_requests_loses_none, .timeout = 24
 {
     start_kvd(NODES);
     const size_t victim = NODES - 1;
-    json_t *st = sr_harness_http(cluster.nodes[0].http, "GET", "/admin/status");
+    json_t *st = sr_tk_http(cluster.nodes[0].http, "GET", "/admin/status");
     long deadline_ms = jint(st, "request_timeout_ms", NULL);
     json_decref(st);
     cr_assert_gt(deadline_ms, 0, "/admin/status has no request_timeout_ms");
@@ -175,7 +181,7 @@ Test(kvd_cluster, kill9_under_2000_concurrent_requests_loses_none, .timeout = 24
     for (int i = 0; i < INFLIGHT; i++) { /* who owns what, before the kill */
         char path[64];
         snprintf(path, sizeof path, "/admin/lookup?key=flight-%d", i);
-        json_t *lk = sr_harness_http(cluster.nodes[0].http, "GET", path);
+        json_t *lk = sr_tk_http(cluster.nodes[0].http, "GET", path);
         const char *owner = json_string_value(json_object_get(lk, "owner"));
         cr_assert_not_null(owner);
         on_victim[i] = strcmp(owner, cluster.nodes[victim].gossip) == 0;
@@ -199,7 +205,7 @@ Test(kvd_cluster, kill9_under_2000_concurrent_requests_loses_none, .timeout = 24
         r->t_sent = sr_time_mono_us();
         cr_assert_eq(write(r->fd, r->out, r->want_len), (ssize_t)r->want_len);
         if (i == INFLIGHT / 2) {
-            cr_assert_eq(sr_harness_signal(&cluster, victim, SIGKILL), 0);
+            cr_assert_eq(sr_tk_signal(&cluster, victim, SIGKILL), 0);
         }
     }
     int pending = INFLIGHT;

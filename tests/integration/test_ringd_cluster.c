@@ -7,7 +7,13 @@
 #include <string.h>
 #include "swimring/swim.h"
 /* tests/CMakeLists.txt builds only test_*.c, so the harness is compiled in. */
-#include "integration/harness.c"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "swimring/testkit.h"
 
 #define NODES 20
 #define RINGD SR_BINARY_DIR "/tools/ringd/ringd"
@@ -19,7 +25,7 @@
 static struct sr_swim_cfg cfg;
 /* File-static so the .fini hook kills our processes even when an assertion
  * aborts the test body. */
-static struct sr_harness cluster;
+static struct sr_tk_cluster cluster;
 
 static void kill_all(void)
 {
@@ -65,7 +71,7 @@ static bool node_matches(json_t *j, struct view_want *w, const char **sum)
 }
 
 /* Every polled node matches `w`, all with one checksum. */
-static bool all_match(struct sr_harness *h, void *ud)
+static bool all_match(struct sr_tk_cluster *h, void *ud)
 {
     struct view_want *w = ud;
     char first[32] = "";
@@ -73,7 +79,7 @@ static bool all_match(struct sr_harness *h, void *ud)
     for (size_t i = 0; i < h->n; i++) {
         if (i == w->skip || h->nodes[i].pid <= 0)
             continue;
-        json_t *j = sr_harness_http(h->nodes[i].http, "GET", "/admin/members");
+        json_t *j = sr_tk_http(h->nodes[i].http, "GET", "/admin/members");
         const char *sum = NULL;
         if (!j || !node_matches(j, w, &sum) || !sum)
             ok = false;
@@ -88,17 +94,17 @@ static bool all_match(struct sr_harness *h, void *ud)
     return ok;
 }
 
-static void start_cluster(struct sr_harness *hh, size_t n)
+static void start_cluster(struct sr_tk_cluster *hh, size_t n)
 {
     sr_swim_cfg_default_local(&cfg);
-    sr_harness_init(hh, RINGD, "local");
-    cr_assert_geq(sr_harness_spawn(hh, NULL), 0);
+    sr_tk_init(hh, RINGD, "local");
+    cr_assert_geq(sr_tk_spawn(hh, NULL), 0);
     for (size_t i = 1; i < n; i++)
-        cr_assert_geq(sr_harness_spawn(hh, hh->nodes[0].gossip), 0, "spawn %zu", i);
+        cr_assert_geq(sr_tk_spawn(hh, hh->nodes[0].gossip), 0, "spawn %zu", i);
     /* Join: a few join retries plus dissemination, ~log(n) rounds; 100
      * periods is far above it yet bounded. */
     struct view_want w = {.alive = n, .skip = SIZE_MAX};
-    cr_assert(sr_harness_wait(hh, sr_time_mono_us() + SLACK * period_us(100), all_match, &w),
+    cr_assert(sr_tk_wait(hh, sr_time_mono_us() + SLACK * period_us(100), all_match, &w),
               "%zu nodes did not converge (logs in %s)", n, hh->logdir);
 }
 
@@ -111,13 +117,13 @@ Test(ringd_cluster, converge_kill9_then_leave, .timeout = 240, .fini = kill_all)
      * detection (probe + ping-req) + max suspicion + dissemination. */
     size_t victim = NODES - 1;
     sr_time_us t0 = sr_time_mono_us();
-    cr_assert_eq(sr_harness_signal(&cluster, victim, SIGKILL), 0);
-    sr_harness_reap(&cluster, victim, t0 + 5 * SR_US_PER_S);
+    cr_assert_eq(sr_tk_signal(&cluster, victim, SIGKILL), 0);
+    sr_tk_reap(&cluster, victim, t0 + 5 * SR_US_PER_S);
     double upper_ms = 4.0 * cfg.period_ms + susp_min_ms(NODES) * cfg.suspicion_max_mult +
                       cfg.retransmit_mult * log10(NODES + 1.0) * cfg.period_ms;
     struct view_want w = {.alive = NODES - 1, .skip = victim,
                           .addr = cluster.nodes[victim].gossip, .status = "faulty"};
-    bool ok = sr_harness_wait(&cluster, t0 + (sr_time_us)(SLACK * upper_ms * 1000), all_match, &w);
+    bool ok = sr_tk_wait(&cluster, t0 + (sr_time_us)(SLACK * upper_ms * 1000), all_match, &w);
     double took_ms = (double)(sr_time_mono_us() - t0) / 1000.0;
     cr_log_info("kill -9: all survivors saw faulty after %.0f ms (first %.0f ms); bounds [%.0f, %.0f] ms",
                 took_ms, (double)(w.first_hit - t0) / 1000.0, susp_min_ms(NODES), SLACK * upper_ms);
@@ -128,18 +134,18 @@ Test(ringd_cluster, converge_kill9_then_leave, .timeout = 240, .fini = kill_all)
     /* Graceful leave via SIGTERM: seen as left (never faulty) by all. */
     size_t leaver = NODES - 2;
     t0 = sr_time_mono_us();
-    cr_assert_eq(sr_harness_signal(&cluster, leaver, SIGTERM), 0);
+    cr_assert_eq(sr_tk_signal(&cluster, leaver, SIGTERM), 0);
     struct view_want l = {.alive = NODES - 2, .skip = leaver,
                           .addr = cluster.nodes[leaver].gossip, .status = "left"};
-    cr_assert(sr_harness_wait(&cluster, t0 + SLACK * period_us(30), all_match, &l),
+    cr_assert(sr_tk_wait(&cluster, t0 + SLACK * period_us(30), all_match, &l),
               "leave of %s not seen as left by all", l.addr);
-    cr_assert_eq(sr_harness_reap(&cluster, leaver, t0 + 5 * SR_US_PER_S), 0, "ringd exit status on SIGTERM");
+    cr_assert_eq(sr_tk_reap(&cluster, leaver, t0 + 5 * SR_US_PER_S), 0, "ringd exit status on SIGTERM");
 
     /* POST /admin/leave works the same way, and the process keeps serving. */
-    json_t *j = sr_harness_http(cluster.nodes[1].http, "POST", "/admin/leave");
+    json_t *j = sr_tk_http(cluster.nodes[1].http, "POST", "/admin/leave");
     cr_assert_not_null(j);
     json_decref(j);
     struct view_want l2 = {.alive = NODES - 3, .skip = 1, .addr = cluster.nodes[1].gossip, .status = "left"};
-    cr_assert(sr_harness_wait(&cluster, sr_time_mono_us() + SLACK * period_us(30), all_match, &l2));
-    sr_harness_destroy(&cluster);
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + SLACK * period_us(30), all_match, &l2));
+    sr_tk_destroy(&cluster);
 }

@@ -4,12 +4,18 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
-#include "integration/harness.c"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "swimring/testkit.h"
 
 #define RINGD SR_BINARY_DIR "/tools/ringd/ringd"
 
-static struct sr_harness cluster;
-static void kill_all(void) { sr_harness_destroy(&cluster); }
+static struct sr_tk_cluster cluster;
+static void kill_all(void) { sr_tk_destroy(&cluster); }
 
 static void write_file(const char *path, const char *text)
 {
@@ -20,10 +26,10 @@ static void write_file(const char *path, const char *text)
 }
 
 struct up { const char *http; };
-static bool answers(struct sr_harness *h, void *ud)
+static bool answers(struct sr_tk_cluster *h, void *ud)
 {
     (void)h;
-    json_t *j = sr_harness_http(((struct up *)ud)->http, "GET", "/admin/status");
+    json_t *j = sr_tk_http(((struct up *)ud)->http, "GET", "/admin/status");
     json_decref(j);
     return j != NULL;
 }
@@ -35,12 +41,12 @@ Test(ringd_config, file_under_flags_and_labels, .timeout = 60, .fini = kill_all)
     write_file(path, "node:\n  name: from-file\n  log: {level: warn}\n"
                      "swim:\n  period_ms: 150ms\nforward:\n  timeout_ms: 1234\n");
     const char *extra[] = {"--config", path, "--label", "zone=a", "--label", "rack=7", NULL};
-    sr_harness_init(&cluster, RINGD, "local");
+    sr_tk_init(&cluster, RINGD, "local");
     cluster.extra = extra;
-    cr_assert_geq(sr_harness_spawn(&cluster, NULL), 0);
+    cr_assert_geq(sr_tk_spawn(&cluster, NULL), 0);
     struct up u = {cluster.nodes[0].http};
-    cr_assert(sr_harness_wait(&cluster, sr_time_mono_us() + 10 * SR_US_PER_S, answers, &u));
-    json_t *st = sr_harness_http(u.http, "GET", "/admin/status");
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 10 * SR_US_PER_S, answers, &u));
+    json_t *st = sr_tk_http(u.http, "GET", "/admin/status");
     cr_assert_not_null(st);
     cr_expect_eq(json_integer_value(json_object_get(st, "request_timeout_ms")), 1234);
     json_t *swim = json_object_get(st, "swim");
@@ -49,7 +55,7 @@ Test(ringd_config, file_under_flags_and_labels, .timeout = 60, .fini = kill_all)
                  "profile local beneath the file");
     cr_expect_str_eq(json_string_value(json_object_get(st, "name")), "n0", "--name over the file");
     json_decref(st);
-    json_t *m = sr_harness_http(u.http, "GET", "/admin/members");
+    json_t *m = sr_tk_http(u.http, "GET", "/admin/members");
     json_t *self = json_array_get(json_object_get(m, "members"), 0);
     json_t *labels = json_object_get(self, "labels");
     cr_expect_str_eq(json_string_value(json_object_get(labels, "zone")), "a");

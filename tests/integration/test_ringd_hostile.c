@@ -7,20 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include "swimring/swim.h"
-#include "integration/harness.c"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "swimring/testkit.h"
 
 #define RINGD SR_BINARY_DIR "/tools/ringd/ringd"
 
-static struct sr_harness cluster;
+static struct sr_tk_cluster cluster;
 
 static void kill_all(void)
 {
-    sr_harness_destroy(&cluster);
+    sr_tk_destroy(&cluster);
 }
 
 static uint64_t stat_of(const char *http, const char *key)
 {
-    json_t *j = sr_harness_http(http, "GET", "/admin/stats");
+    json_t *j = sr_tk_http(http, "GET", "/admin/stats");
     uint64_t v = (uint64_t)json_integer_value(json_object_get(j, key));
     json_decref(j);
     return v;
@@ -38,11 +44,11 @@ static void send_to(const char *hostport, const void *p, size_t n)
     close(fd);
 }
 
-static bool two_alive(struct sr_harness *h, void *ud)
+static bool two_alive(struct sr_tk_cluster *h, void *ud)
 {
     (void)ud;
     for (size_t i = 0; i < h->n; i++) {
-        json_t *j = sr_harness_http(h->nodes[i].http, "GET", "/admin/members");
+        json_t *j = sr_tk_http(h->nodes[i].http, "GET", "/admin/members");
         size_t k, alive = 0;
         json_t *m;
         json_array_foreach(json_object_get(j, "members"), k, m)
@@ -55,9 +61,9 @@ static bool two_alive(struct sr_harness *h, void *ud)
     return true;
 }
 
-static bool answers(struct sr_harness *h, void *ud)
+static bool answers(struct sr_tk_cluster *h, void *ud)
 {
-    json_t *j = sr_harness_http(ud, "GET", "/admin/stats");
+    json_t *j = sr_tk_http(ud, "GET", "/admin/stats");
     (void)h;
     json_decref(j);
     return j != NULL;
@@ -69,7 +75,7 @@ struct grew {
     uint64_t before;
 };
 
-static bool stat_grew(struct sr_harness *h, void *ud)
+static bool stat_grew(struct sr_tk_cluster *h, void *ud)
 {
     struct grew *g = ud;
     (void)h;
@@ -80,13 +86,13 @@ Test(ringd_hostile, counts_drops_and_keeps_working, .timeout = 120, .fini = kill
 {
     struct sr_swim_cfg cfg;
     sr_swim_cfg_default_local(&cfg);
-    sr_harness_init(&cluster, RINGD, "local");
-    cr_assert_geq(sr_harness_spawn(&cluster, NULL), 0);
+    sr_tk_init(&cluster, RINGD, "local");
+    cr_assert_geq(sr_tk_spawn(&cluster, NULL), 0);
     const char *gossip = cluster.nodes[0].gossip, *http = cluster.nodes[0].http;
     sr_time_us deadline = sr_time_mono_us() + 50ULL * cfg.period_ms * SR_US_PER_MS;
     struct grew up = {http, "packets_in", 0};
     /* Wait until the admin port answers (process started). */
-    cr_assert(sr_harness_wait(&cluster, deadline, answers, (void *)http), "node did not start");
+    cr_assert(sr_tk_wait(&cluster, deadline, answers, (void *)http), "node did not start");
 
     uint64_t before_in = stat_of(http, "packets_in");
     uint64_t drops_before = stat_of(http, "drop_truncated") + stat_of(http, "drop_version") +
@@ -114,7 +120,7 @@ Test(ringd_hostile, counts_drops_and_keeps_working, .timeout = 120, .fini = kill
     send_to(gossip, wv, sizeof(wv));
 
     up.before = before_in;
-    cr_assert(sr_harness_wait(&cluster, deadline, stat_grew, &up), "node saw no input");
+    cr_assert(sr_tk_wait(&cluster, deadline, stat_grew, &up), "node saw no input");
     usleep(200000); /* the loop drains the rest in the same few turns */
     uint64_t drops_after = stat_of(http, "drop_truncated") + stat_of(http, "drop_version") +
                            stat_of(http, "drop_checksum") + stat_of(http, "drop_malformed") +
@@ -132,9 +138,9 @@ Test(ringd_hostile, counts_drops_and_keeps_working, .timeout = 120, .fini = kill
     cr_assert_gt(stat_of(http, "drop_truncated") + stat_of(http, "drop_malformed"), 0);
 
     /* Still alive and working: a new node joins through it. */
-    cr_assert_geq(sr_harness_spawn(&cluster, gossip), 0);
-    cr_assert(sr_harness_wait(&cluster, sr_time_mono_us() + 3 * 50ULL * cfg.period_ms * SR_US_PER_MS,
+    cr_assert_geq(sr_tk_spawn(&cluster, gossip), 0);
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 3 * 50ULL * cfg.period_ms * SR_US_PER_MS,
                               two_alive, NULL),
               "a new node could not join the attacked node");
-    sr_harness_destroy(&cluster);
+    sr_tk_destroy(&cluster);
 }
