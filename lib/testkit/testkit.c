@@ -301,7 +301,9 @@ static int conn_read_answer(int fd, char *out, size_t cap, size_t *outlen, char 
         have += (size_t)r;
         if (!hdr_end && (hdr_end = memmem(buf, have, "\r\n\r\n", 4))) {
             *hdr_end = '\0';
-            snprintf(head, headcap, "%s", buf);
+            size_t hl = (size_t)(hdr_end - buf) < headcap - 1 ? (size_t)(hdr_end - buf) : headcap - 1;
+            memcpy(head, buf, hl); /* the header block, cut to fit */
+            head[hl] = '\0';
             const char *cl = strcasestr(buf, "\r\ncontent-length:");
             clen = cl ? strtol(cl + 17, NULL, 10) : 0;
         }
