@@ -60,6 +60,8 @@ int sr_tk_free_port(void);
 /* Start one node joining through `seeds` (may be NULL). Every node gets
  * --set admin.faults=true (unless no_faults) so partitions work. Returns its index or -1. */
 int sr_tk_spawn(struct sr_tk_cluster *h, const char *seeds);
+/* The same on given ports (0 = pick a free one). */
+int sr_tk_spawn_at(struct sr_tk_cluster *h, const char *seeds, int gossip_port, int http_port);
 /* Send `sig` to node i (only ever a pid this cluster started); tracks
  * SIGSTOP/SIGCONT. */
 int sr_tk_signal(struct sr_tk_cluster *h, size_t i, int sig);

@@ -40,6 +40,9 @@ static int node_start_swim(struct sr_node *node, char *msg, size_t msglen)
     snprintf(node->self, sizeof(node->self), "%s", sr_swim_self(node->swim));
     sr_swim_udp_set_event_cb(node->udp, node_on_swim_event, node);
     sr_swim_udp_set_filter(node->udp, node_fault_filter, node);
+    /* Tools (ringctl checksums) reach every member's admin through this. */
+    if (strlen(node_admin_addr(node)) < SR_SWIM_LABEL_MAX)
+        (void)sr_swim_set_label(node->swim, "admin", node_admin_addr(node));
     for (size_t i = 0; i < node->nlabels; i++)
         if ((err = sr_swim_set_label(node->swim, node->labels[i].key, node->labels[i].value)) < 0)
             return start_fail(msg, msglen, err, "label", node->labels[i].key);
@@ -59,7 +62,7 @@ int sr_node_start(struct sr_node *node, char *msg, size_t msglen)
         return SR_EEXIST;
     int rc;
     if ((rc = node_start_rpc(node, msg, msglen)) < 0 || (rc = node_start_fwd(node, msg, msglen)) < 0 ||
-        (rc = node_start_swim(node, msg, msglen)) < 0 || (rc = node_start_http(node, msg, msglen)) < 0 ||
+        (rc = node_start_http(node, msg, msglen)) < 0 || (rc = node_start_swim(node, msg, msglen)) < 0 ||
         (rc = node_settings_start(node)) < 0)
         return rc;
     node->started = true;

@@ -12,7 +12,7 @@ static const struct sr_cfg_field swim_fields[] = {
     U(period_ms, MS, 10, 60000, "1000", "protocol period: one probe per period"),
     U(ping_timeout_ms, MS, 1, 60000, "500", "direct ack deadline before ping-req (< period_ms)"),
     U(ping_req_k, N, 0, 16, "3", "indirect probers per failed probe"),
-    U(suspicion_min_mult, N, 1, 100, "4", "min suspicion = mult * log10(n) * period"),
+    U(suspicion_min_mult, N, 1, 100, "2", "min suspicion = mult * log10(n) * period"),
     U(suspicion_max_mult, N, 1, 100, "6", "max suspicion = mult * min suspicion"),
     U(retransmit_mult, N, 1, 100, "8", "each update is sent ~mult * log10(n+1) times"),
     U(gossip_interval_ms, MS, 0, 60000, "200", "extra gossip rounds while updates are pending (0 = off)"),

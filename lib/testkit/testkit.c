@@ -21,7 +21,6 @@ void sr_tk_init(struct sr_tk_cluster *h, const char *ringd, const char *profile)
     h->ringd = ringd;
     h->profile = profile;
     snprintf(h->logdir, sizeof(h->logdir), "/tmp/sr-tk-%d", (int)getpid());
-    mkdir(h->logdir, 0755);
 }
 
 void sr_tk_destroy(struct sr_tk_cluster *h)
@@ -101,8 +100,8 @@ static int tk_exec(struct sr_tk_cluster *h, size_t i)
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
-            close(fd);
         }
+        close_range(3, ~0u, 0); /* no inherited sockets or pipes in the node */
         const char *argv[40] = {h->ringd, "--listen", nd->gossip, "--http", nd->http,
                                 "--name", nd->name, "--profile", h->profile,
                                 "--log-level", "info", "--set", "admin.faults=true"};
@@ -124,16 +123,23 @@ static int tk_exec(struct sr_tk_cluster *h, size_t i)
 
 int sr_tk_spawn(struct sr_tk_cluster *h, const char *seeds)
 {
+    return sr_tk_spawn_at(h, seeds, 0, 0);
+}
+
+int sr_tk_spawn_at(struct sr_tk_cluster *h, const char *seeds, int gossip_port, int http_port)
+{
     if (h->n >= SR_TK_MAX_NODES)
         return -1;
     struct sr_tk_node *nd = &h->nodes[h->n];
-    int gp = harness_new_port(h, -1), hp = harness_new_port(h, gp);
+    int gp = gossip_port > 0 ? gossip_port : harness_new_port(h, -1);
+    int hp = http_port > 0 ? http_port : harness_new_port(h, gp);
     if (gp < 0 || hp < 0)
         return -1;
     snprintf(nd->gossip, sizeof(nd->gossip), "127.0.0.1:%d", gp);
     snprintf(nd->http, sizeof(nd->http), "127.0.0.1:%d", hp);
     snprintf(nd->name, sizeof(nd->name), "n%zu", h->n);
     snprintf(nd->seeds, sizeof(nd->seeds), "%s", seeds ? seeds : "");
+    mkdir(h->logdir, 0755); /* may exist */
     if (tk_exec(h, h->n) < 0)
         return -1;
     return (int)h->n++;
@@ -187,6 +193,12 @@ int sr_tk_reap(struct sr_tk_cluster *h, size_t i, sr_time_us deadline)
         if (r == h->nodes[i].pid) {
             h->nodes[i].pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        /* not our child (ringctl cluster, a later invocation): wait until
+         * the pid is gone; its parent (init) collects it */
+        if (r < 0 && errno == ECHILD && kill(h->nodes[i].pid, 0) != 0 && errno == ESRCH) {
+            h->nodes[i].pid = 0;
+            return 0;
         }
         usleep(20000);
     }

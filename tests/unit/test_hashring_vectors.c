@@ -161,7 +161,8 @@ Test(hashring_vectors, ringctl_exit_codes)
     cr_expect_eq(exit_code(""), 2);
     cr_expect_eq(exit_code("nosuchcommand"), 2);
     cr_expect_eq(exit_code("help"), 0);
-    cr_expect_eq(exit_code("lookup --members /dev/null"), 2, "--offline required");
+    cr_expect_eq(exit_code("lookup --members /dev/null"), 2, "--members needs --offline");
+    cr_expect_eq(exit_code("lookup --node 127.0.0.1:1 k"), 3, "node unreachable");
     cr_expect_eq(exit_code("lookup --offline"), 2, "--members required");
     cr_expect_eq(exit_code("lookup --offline --members x -n 0"), 2);
     cr_expect_eq(exit_code("lookup --offline --members x --points abc"), 2);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/http.h>
+#include "live.h"
 #include "ringctl.h"
 #include "swimring/error.h"
 #include "swimring/hashring.h"
@@ -15,6 +17,7 @@
 
 struct lookup_opts {
     int offline;
+    const char *node;   /* online: a node's admin address */
     const char *members;
     unsigned long points;
     unsigned long n; /* 0: owner only */
@@ -23,13 +26,15 @@ struct lookup_opts {
 static void lookup_usage(FILE *out)
 {
     fprintf(out,
-        "usage: ringctl lookup --offline --members FILE [--points R] [-n N] [KEY...]\n"
+        "usage: ringctl lookup [--node HOST:PORT] [-n N] [KEY...]\n"
+        "       ringctl lookup --offline --members FILE [--points R] [-n N] [KEY...]\n"
         "\n"
         "Prints KEY<TAB>OWNER for each key, or with -n N also a third column\n"
         "with the N distinct members clockwise (owner first, comma-separated).\n"
         "Keys come from the arguments, or one per line from stdin.\n"
         "\n"
-        "  --offline        compute locally (the only mode for now)\n"
+        "  --node HOST:PORT ask this node's admin (default 127.0.0.1:8080)\n"
+        "  --offline        compute locally, no cluster needed\n"
         "  --members FILE   member addresses, one per line; an optional second\n"
         "                   field is the weight; '#' starts a comment\n"
         "  --points R       replica points per member (default %u)\n"
@@ -53,6 +58,7 @@ static int parse_opts(int argc, char **argv, struct lookup_opts *o)
 {
     static const struct option longopts[] = {
         {"offline", no_argument, NULL, 'o'},
+        {"node", required_argument, NULL, 'N'},
         {"members", required_argument, NULL, 'm'},
         {"points", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
@@ -65,6 +71,7 @@ static int parse_opts(int argc, char **argv, struct lookup_opts *o)
     while ((c = getopt_long(argc, argv, "+n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->offline = 1; break;
+        case 'N': o->node = optarg; break;
         case 'm': o->members = optarg; break;
         case 'p':
             if (parse_ulong(optarg, SR_RING_POINTS_MAX, &o->points) < 0) {
@@ -85,10 +92,12 @@ static int parse_opts(int argc, char **argv, struct lookup_opts *o)
             return -1;
         }
     }
-    if (!o->offline) {
-        fprintf(stderr, "ringctl lookup: only --offline is supported yet\n");
+    if (!o->offline && (o->members || o->points != SR_RING_POINTS_DEFAULT)) {
+        fprintf(stderr, "ringctl lookup: --members and --points need --offline\n");
         return -1;
     }
+    if (!o->offline)
+        return 0;
     if (o->members == NULL) {
         fprintf(stderr, "ringctl lookup: --members FILE is required\n");
         return -1;
@@ -168,6 +177,56 @@ static void print_key(const struct sr_ring *ring, const char *key,
     putchar('\n');
 }
 
+/* One key through the node's /admin/lookup. */
+static int online_key(const char *node, const char *key, unsigned long n)
+{
+    char *enc = evhttp_encode_uri(key), path[1200];
+    int st;
+    snprintf(path, sizeof path, "/admin/lookup?key=%s&n=%lu", enc ? enc : "", n ? n : 1);
+    free(enc);
+    json_t *j = live_call(node, "GET", path, NULL, &st);
+    if (!j || st != 200) {
+        json_decref(j);
+        return st < 0 ? RINGCTL_UNREACHABLE : RINGCTL_FAIL;
+    }
+    const char *owner = json_string_value(json_object_get(j, "owner"));
+    printf("%s\t%s", key, owner ? owner : "-");
+    if (n) {
+        size_t i;
+        json_t *r;
+        printf("\t");
+        json_array_foreach(json_object_get(j, "replicas"), i, r)
+            printf("%s%s", i ? "," : "", json_string_value(r));
+    }
+    putchar('\n');
+    json_decref(j);
+    return RINGCTL_OK;
+}
+
+static int run_online(const struct lookup_opts *o, int argc, char **argv)
+{
+    const char *node = o->node ? o->node : "127.0.0.1:8080";
+    int rc = RINGCTL_OK;
+    if (o->n > 16) {
+        fprintf(stderr, "ringctl lookup: a node answers -n up to 16\n");
+        return RINGCTL_USAGE;
+    }
+    if (optind < argc) {
+        for (int i = optind; i < argc && rc == RINGCTL_OK; i++)
+            rc = online_key(node, argv[i], o->n);
+        return rc;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    while (rc == RINGCTL_OK && getline(&line, &cap, stdin) != -1) {
+        chomp(line);
+        if (line[0] != '\0')
+            rc = online_key(node, line, o->n);
+    }
+    free(line);
+    return rc;
+}
+
 static int run_lookup(int argc, char **argv)
 {
     struct lookup_opts o = {0};
@@ -175,6 +234,8 @@ static int run_lookup(int argc, char **argv)
         lookup_usage(stderr);
         return RINGCTL_USAGE;
     }
+    if (!o.offline)
+        return run_online(&o, argc, argv);
     struct sr_ring_cfg cfg;
     sr_ring_cfg_default(&cfg);
     cfg.points_per_member = (uint32_t)o.points;
@@ -209,7 +270,7 @@ static int run_lookup(int argc, char **argv)
 
 const struct ringctl_cmd ringctl_cmd_lookup = {
     .name = "lookup",
-    .summary = "owner and replica set of keys (--offline: from a members file)",
+    .summary = "owner and replica set of keys (from a node, or --offline from a file)",
     .run = run_lookup,
     .usage = lookup_usage,
 };

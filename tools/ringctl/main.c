@@ -6,7 +6,9 @@
 #include "ringctl.h"
 
 static const struct ringctl_cmd *const commands[] = {
-    &ringctl_cmd_lookup,
+    &ringctl_cmd_status, &ringctl_cmd_members, &ringctl_cmd_ring, &ringctl_cmd_lookup,
+    &ringctl_cmd_checksums, &ringctl_cmd_killswitch, &ringctl_cmd_leave, &ringctl_cmd_top,
+    &ringctl_cmd_cluster,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

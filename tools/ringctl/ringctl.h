@@ -20,5 +20,8 @@ struct ringctl_cmd {
 
 /* The commands, one per file (cmd_<name>.c). */
 extern const struct ringctl_cmd ringctl_cmd_lookup;
+extern const struct ringctl_cmd ringctl_cmd_status, ringctl_cmd_members, ringctl_cmd_ring,
+    ringctl_cmd_checksums, ringctl_cmd_killswitch, ringctl_cmd_leave, ringctl_cmd_top,
+    ringctl_cmd_cluster;
 
 #endif

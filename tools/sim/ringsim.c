@@ -16,13 +16,31 @@
 #include <string.h>
 #include "swimring/error.h"
 #include "swimring/sim.h"
+#include "swimring/swim_cfg.h"
 
 static void usage(void)
 {
     fprintf(stderr, "usage: ringsim [--nodes N] [--duration S] [--seed X] [--loss P] [--dup P]\n"
                     "               [--latency-ms A:B] [--kill K@T] [--partition F@T1-T2]\n"
-                    "               [--csv FILE] [--profile lan|local]\n");
+                    "               [--csv FILE] [--profile lan|local] [--set swim.KEY=VALUE ...]\n"
+                    "--set applies after --profile, in order (docs/configuration.md).\n");
     exit(2);
+}
+
+/* --set swim.key=value over the chosen profile. */
+static void set_swim(struct sr_sim_scenario *sc, const char *kv)
+{
+    char key[96], err[256];
+    const char *eq = strchr(kv, '=');
+    if (!eq || (size_t)(eq - kv) >= sizeof key)
+        usage();
+    memcpy(key, kv, (size_t)(eq - kv));
+    key[eq - kv] = '\0';
+    struct sr_cfg_section sec = sr_swim_cfg_section(&sc->cfg.swim);
+    if (sr_cfg_set(&sec, 1, key, eq + 1, err, sizeof err) < 0) {
+        fprintf(stderr, "ringsim: --set %s: %s\n", kv, err);
+        exit(2);
+    }
 }
 
 static void parse(int argc, char **argv, struct sr_sim_scenario *sc, const char **csv)
@@ -31,7 +49,7 @@ static void parse(int argc, char **argv, struct sr_sim_scenario *sc, const char 
         {"nodes", 1, 0, 'n'}, {"duration", 1, 0, 'd'}, {"seed", 1, 0, 's'},
         {"loss", 1, 0, 'l'}, {"dup", 1, 0, 'u'}, {"latency-ms", 1, 0, 't'},
         {"kill", 1, 0, 'k'}, {"partition", 1, 0, 'p'}, {"csv", 1, 0, 'c'},
-        {"profile", 1, 0, 'f'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"profile", 1, 0, 'f'}, {"set", 1, 0, 'x'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     double a, b;
     int c;
@@ -58,6 +76,7 @@ static void parse(int argc, char **argv, struct sr_sim_scenario *sc, const char 
                 usage();
             break;
         case 'c': *csv = optarg; break;
+        case 'x': set_swim(sc, optarg); break;
         case 'f':
             if (strcmp(optarg, "local") == 0)
                 sr_swim_cfg_default_local(&sc->cfg.swim);
