@@ -6,7 +6,7 @@
  * (through /admin/faults, no root needed), run a bounded chaos loop, and
  * talk HTTP to them. Only processes the cluster started are ever signalled,
  * always by pid. Used by our integration tests and by `ringctl cluster`;
- * link with -lswimring_testkit (pkg-config swimring).
+ * link with -lswimring_testkit before the flags of `pkg-config --libs swimring`.
  *
  *   struct sr_tk_cluster c;
  *   sr_tk_init(&c, "/path/to/mydaemon", "local");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "swimring/error.h"
 #include "node/node_impl.h"
+#include "swimring/testkit.h"
 
 #define NODES 3
 
@@ -51,17 +52,6 @@ static const struct sr_endpoint_def eps[] = {
 
 static struct sr_service_def svc[NODES];
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static void run_until(struct world *w, bool (*pred)(struct world *, void *), void *ud,
                       double seconds)
 {
@@ -90,27 +80,37 @@ static void world_up(struct world *w, uint32_t max_hops)
     w->base = event_base_new();
     char first[SR_CFG_ADDR_MAX] = "";
     for (int i = 0; i < NODES; i++) {
-        struct sr_node_config cfg;
-        char msg[256];
-        int err;
-        sr_node_config_default(&cfg);
-        sr_node_config_profile(&cfg, "local");
-        cfg.node.log_level = SR_NODE_LOG_ERROR;
-        cfg.forward.max_hops = max_hops;
-        snprintf(cfg.node.listen, sizeof cfg.node.listen, "127.0.0.1:%d", free_port());
-        snprintf(cfg.node.http, sizeof cfg.node.http, "127.0.0.1:0");
-        if (i == 0)
-            snprintf(first, sizeof first, "%s", cfg.node.listen);
-        else {
-            cfg.node.seeds.n = 1;
-            snprintf(cfg.node.seeds.addr[0], SR_CFG_ADDR_MAX, "%s", first);
+        /* A port free now may be taken before we bind it (parallel tests):
+         * try a few. */
+        int rc = -1;
+        char msg[256] = "";
+        for (int attempt = 0; attempt < 10 && rc < 0; attempt++) {
+            struct sr_node_config cfg;
+            int err;
+            sr_node_config_default(&cfg);
+            sr_node_config_profile(&cfg, "local");
+            cfg.node.log_level = SR_NODE_LOG_ERROR;
+            cfg.forward.max_hops = max_hops;
+            snprintf(cfg.node.listen, sizeof cfg.node.listen, "127.0.0.1:%d", sr_tk_free_port());
+            snprintf(cfg.node.http, sizeof cfg.node.http, "127.0.0.1:0");
+            if (i == 0)
+                snprintf(first, sizeof first, "%s", cfg.node.listen);
+            else {
+                cfg.node.seeds.n = 1;
+                snprintf(cfg.node.seeds.addr[0], SR_CFG_ADDR_MAX, "%s", first);
+            }
+            w->n[i] = sr_node_new(w->base, &cfg, &err, msg, sizeof msg);
+            cr_assert_not_null(w->n[i], "%s", msg);
+            svc[i] = (struct sr_service_def){.name = "t", .endpoints = eps, .nendpoints = 3,
+                                             .ud = &w->n[i]};
+            cr_assert_eq(sr_node_add_service(w->n[i], &svc[i]), 0);
+            rc = sr_node_start(w->n[i], msg, sizeof msg);
+            if (rc < 0) {
+                sr_node_delete(w->n[i]);
+                w->n[i] = NULL;
+            }
         }
-        w->n[i] = sr_node_new(w->base, &cfg, &err, msg, sizeof msg);
-        cr_assert_not_null(w->n[i], "%s", msg);
-        svc[i] = (struct sr_service_def){.name = "t", .endpoints = eps, .nendpoints = 3,
-                                         .ud = &w->n[i]};
-        cr_assert_eq(sr_node_add_service(w->n[i], &svc[i]), 0);
-        cr_assert_eq(sr_node_start(w->n[i], msg, sizeof msg), 0, "%s", msg);
+        cr_assert_eq(rc, 0, "%s", msg);
     }
     run_until(w, all_rings_full, NULL, 10);
 }
