@@ -89,6 +89,7 @@ struct sr_node_cfg {
     struct sr_cfg_addr_list seeds;
     int log_level;        /* enum sr_node_log_level */
     char log_file[256];
+    char services[128];   /* "presence,geo" for ringd; "" = none */
 };
 
 /* The section describing `cfg` (cfg may be NULL for docs). */

@@ -16,6 +16,8 @@ static const struct sr_cfg_field node_fields[] = {
     {"log.level", SR_CFG_ENUM, offsetof(struct sr_node_cfg, log_level), sizeof(int), 0, 0, "info",
      "least severe level logged", log_levels},
     F("log.file", SR_CFG_STRING, log_file, 0, 0, "-", "log file path (\"-\" = stderr)"),
+    F("services", SR_CFG_STRING, services, 0, 0, "",
+      "services a multi-service daemon (ringd) runs, comma-separated; --services overrides"),
 };
 
 struct sr_cfg_section sr_node_cfg_section(struct sr_node_cfg *cfg)

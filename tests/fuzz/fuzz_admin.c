@@ -1,6 +1,6 @@
-/* The admin API's request parsing: PUT /admin/killswitches bodies (JSON)
- * and the cluster-settings exchange (msgpack from peers). The first byte
- * picks the parser. One node object (never started) serves every input. */
+/* The admin API's request parsing: PUT /admin/killswitches and POST
+ * /admin/faults bodies (JSON) and the cluster-settings exchange (msgpack
+ * from peers). The first byte (mod 3) picks the parser. One node object (never started) serves every input. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,9 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256];
     if (size < 1)
         return 0;
-    if (data[0] & 1)
-        (void)node_settings_merge(node, data + 1, size - 1);
-    else
+    struct node_faults f;
+    switch (data[0] % 3) {
+    case 0:
         (void)node_killswitch_apply_json(node, (const char *)data + 1, size - 1, err, sizeof err);
+        break;
+    case 1:
+        (void)node_settings_merge(node, data + 1, size - 1);
+        break;
+    default:
+        (void)node_faults_parse((const char *)data + 1, size - 1, &f, err, sizeof err);
+        break;
+    }
     return 0;
 }

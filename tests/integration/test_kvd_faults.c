@@ -137,3 +137,33 @@ Test(kvd_faults, off_unless_enabled_and_bad_bodies_refused, .timeout = 60, .fini
     cr_expect_eq(post(0, "/admin/faults", "{\"bogus\":1}", out, sizeof out), 400);
     cr_expect_eq(post(0, "/admin/faults", "[", out, sizeof out), 400);
 }
+
+Test(kvd_faults, admin_token_required_when_configured, .timeout = 60, .fini = kill_all)
+{
+    static const char *const extra[] = {"--log-level", "warn", "--set", "admin.token=s3cret",
+                                        NULL};
+    char out[1024];
+    sr_tk_init(&cluster, KVD, "local");
+    cluster.extra = extra;
+    cluster.no_faults = true;
+    cr_assert_geq(sr_tk_spawn(&cluster, NULL), 0);
+    struct sr_tk_conn c;
+    sr_tk_conn_init(&c, cluster.nodes[0].http);
+    int st = -1;
+    sr_time_us end = sr_time_mono_us() + 10 * SR_US_PER_S;
+    while (sr_time_mono_us() < end &&
+           (st = sr_tk_conn_request(&c, "GET", "/admin/status", NULL, 0, out, sizeof out, NULL)) < 0)
+        usleep(50000);
+    cr_expect_eq(st, 401, "no token: %d %s", st, out);
+    cr_expect(strcasestr(c.head, "\r\nWWW-Authenticate: Bearer") != NULL, "%s", c.head);
+    c.headers = "Authorization: Bearer wrong\r\n";
+    cr_expect_eq(sr_tk_conn_request(&c, "GET", "/admin/status", NULL, 0, out, sizeof out, NULL), 401);
+    c.headers = "Authorization: Bearer s3cret\r\n";
+    cr_expect_eq(sr_tk_conn_request(&c, "GET", "/admin/status", NULL, 0, out, sizeof out, NULL), 200);
+    cr_expect_eq(sr_tk_conn_request(&c, "GET", "/metrics", NULL, 0, out, sizeof out, NULL), 200);
+    c.headers = NULL;
+    cr_expect_eq(sr_tk_conn_request(&c, "GET", "/metrics", NULL, 0, out, sizeof out, NULL), 401);
+    /* the service API itself needs no token */
+    cr_expect_eq(sr_tk_conn_request(&c, "PUT", "/v1/kv/x", "v", 1, out, sizeof out, NULL), 204);
+    sr_tk_conn_close(&c);
+}

@@ -98,6 +98,12 @@ Test(ringd_config, bad_file_exits_2_with_line_and_column, .timeout = 30)
     snprintf(want, sizeof want, "%s:4:", path);
     cr_expect(strstr(out, want) != NULL, "want '%s' in: %s", want, out);
     unlink(path);
+    /* services named in the file are checked like --services */
+    write_file(path, "node:\n  services: nosuch\n");
+    char *argv3[] = {"ringd", "--listen", "127.0.0.1:1", "--config", path, NULL};
+    cr_expect_eq(run_ringd(argv3, out, sizeof out), 2, "stderr: %s", out);
+    cr_expect(strstr(out, "unknown service 'nosuch'") != NULL, "%s", out);
+    unlink(path);
     char *argv2[] = {"ringd", "--listen", "127.0.0.1:1", "--label", "oops", NULL};
     cr_expect_eq(run_ringd(argv2, out, sizeof out), 2, "stderr: %s", out);
     cr_expect(strstr(out, "--label") != NULL, "%s", out);

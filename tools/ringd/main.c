@@ -61,7 +61,9 @@ int main(int argc, char **argv)
         sr_node_delete(node);
         return 2;
     }
-    if (add_services(node, args.services, err, sizeof err) < 0) {
+    const char *services = args.services ? args.services
+                           : cfg.node.services[0] ? cfg.node.services : NULL;
+    if (add_services(node, services, err, sizeof err) < 0) {
         fprintf(stderr, "ringd: %s\n", err);
         sr_node_delete(node);
         return 2;
