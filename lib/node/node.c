@@ -7,6 +7,7 @@
 #include "swimring/error.h"
 #include "node_admin.h"
 #include "node_fwd.h"
+#include "node_settings.h"
 
 static enum sr_log_level node_log_level(int cfg_level)
 {
@@ -127,9 +128,8 @@ int sr_node_add_service(struct sr_node *node, const struct sr_service_def *svc)
     if (rc < 0)
         return rc;
     node->svc[node->nsvc++] = svc;
-    for (size_t i = 0; i < node->nsettings; i++) /* kill switches set before it came */
-        if (strncmp(node->settings[i].key, "ks/", 3) == 0)
-            node_killswitch_setting(node, &node->settings[i]);
+    for (size_t i = 0; i < node->nsettings; i++) /* switches and limits set before it came */
+        node_settings_changed(node, &node->settings[i]);
     return 0;
 }
 

@@ -32,6 +32,10 @@ int node_killswitch_apply_json(struct sr_node *node, const char *text, size_t le
 /* GET and POST /admin/faults (node_faults.c). */
 void node_admin_faults_get(struct sr_node *node, struct evhttp_request *req);
 void node_admin_faults_post(struct sr_node *node, struct evhttp_request *req);
+/* GET and PUT /admin/limits, and the "lim/" setting (node_limits.c). */
+void node_admin_limits_get(struct sr_node *node, struct evhttp_request *req);
+void node_admin_limits_put(struct sr_node *node, struct evhttp_request *req);
+void node_limits_setting(struct sr_node *node, const struct node_setting *s);
 /* Apply a "ks/<service>/<endpoint>" cluster setting here. */
 void node_killswitch_setting(struct sr_node *node, const struct node_setting *s);
 

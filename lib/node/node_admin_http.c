@@ -137,6 +137,8 @@ static const struct admin_route routes[] = {
     {"/admin/leave", "POST", leave},
     {"/admin/killswitches", "GET", node_admin_killswitches_get},
     {"/admin/killswitches", "PUT", node_admin_killswitches_put},
+    {"/admin/limits", "GET", node_admin_limits_get},
+    {"/admin/limits", "PUT", node_admin_limits_put},
     {"/admin/faults", "GET", node_admin_faults_get},
     {"/admin/faults", "POST", node_admin_faults_post},
     {"/metrics", "GET", metrics},

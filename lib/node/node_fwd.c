@@ -39,6 +39,10 @@ int node_fwd_add(struct sr_node *node, const struct sr_service_def *svc,
     struct node_ep *e = &node->ep[node->nep];
     e->svc = svc;
     e->def = ep;
+    e->max_body = node->cfg.limits.max_body;
+    e->rate_per_s = node->cfg.limits.rate_per_s;
+    e->burst = node->cfg.limits.burst;
+    e->max_inflight = node->cfg.limits.max_inflight;
     node->nep++;
     return 0;
 }

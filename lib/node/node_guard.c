@@ -157,31 +157,30 @@ int node_guard_admit(struct sr_node *node, struct evhttp_request *req, const str
                      const char *key, size_t klen, size_t body_len)
 {
     struct node_ep *ep = (struct node_ep *)cep; /* the registry is ours */
-    const struct sr_node_config *c = &node->cfg;
     if (node->leaving) {
         node_http_error(req, 503, "SR_ECLOSED", "node is leaving", 1);
         return 1;
     }
     if (kill_switch(node, req, ep, key, klen))
         return 1;
-    if (c->limits.max_body && body_len > c->limits.max_body) {
+    if (ep->max_body && body_len > ep->max_body) {
         ep->refused_body++;
-        node_http_error(req, 413, "SR_ETOOBIG", "request body over limits.max_body", 0);
+        node_http_error(req, 413, "SR_ETOOBIG", "request body over the endpoint's max_body (limits)", 0);
         return 1;
     }
-    if (c->limits.rate_per_s) {
-        double burst = c->limits.burst ? c->limits.burst : c->limits.rate_per_s;
+    if (ep->rate_per_s) {
+        double burst = ep->burst ? ep->burst : ep->rate_per_s;
         unsigned wait = bucket_take(node->buckets, client_of(req), (uint16_t)(ep - node->ep),
-                                    c->limits.rate_per_s, burst, sr_time_mono_us());
+                                    ep->rate_per_s, burst, sr_time_mono_us());
         if (wait) {
             ep->refused_rate++;
-            node_http_error(req, 429, "SR_EBUSY", "rate limit (limits.rate_per_s) exceeded", wait);
+            node_http_error(req, 429, "SR_EBUSY", "rate limit (rate_per_s) exceeded", wait);
             return 1;
         }
     }
-    if (c->limits.max_inflight && ep->inflight >= c->limits.max_inflight) {
+    if (ep->max_inflight && ep->inflight >= ep->max_inflight) {
         ep->refused_inflight++;
-        node_http_error(req, 503, "SR_EBUSY", "too many requests in progress (limits.max_inflight)", 1);
+        node_http_error(req, 503, "SR_EBUSY", "too many requests in progress (max_inflight)", 1);
         return 1;
     }
     ep->inflight++;

@@ -28,6 +28,8 @@ struct node_ep {
     char kill_file[256];        /* NODE_KILL_LOG: where requests are appended */
     uint64_t kill_version;
     uint32_t inflight;          /* admitted over HTTP, not yet answered */
+    uint32_t max_body, rate_per_s, burst, max_inflight; /* from "limits", or lim/ setting */
+    uint64_t limits_version;
     uint64_t refused_body, refused_rate, refused_inflight, killed_drop, killed_reject,
         killed_log, kill_log_errors;
     uint64_t local, forwarded, ok, failed, retryable, rejected;

@@ -148,4 +148,6 @@ void node_settings_changed(struct sr_node *node, const struct node_setting *s)
 {
     if (strncmp(s->key, "ks/", 3) == 0)
         node_killswitch_setting(node, s);
+    else if (strncmp(s->key, "lim/", 4) == 0)
+        node_limits_setting(node, s);
 }

@@ -261,3 +261,55 @@ Test(kvd_limits, kill_switch_modes_spread_from_a_to_e, .timeout = 90, .fini = ki
     cr_expect_eq(sr_tk_conn_request(&e, "GET", "/v1/kv/ks4", NULL, 0, out, sizeof out, NULL), 200);
     sr_tk_conn_close(&e);
 }
+
+struct lim_want { size_t node; long rate; };
+static bool limit_in_force(struct sr_tk_cluster *h, void *ud)
+{
+    struct lim_want *w = ud;
+    json_t *j = sr_tk_http(h->nodes[w->node].http, "GET", "/admin/limits");
+    size_t i;
+    json_t *e;
+    bool ok = false;
+    json_array_foreach(json_object_get(j, "limits"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "endpoint")), "get"))
+            ok = json_integer_value(json_object_get(e, "rate_per_s")) == w->rate;
+    json_decref(j);
+    return ok;
+}
+
+Test(kvd_limits, limits_changed_at_run_time_reach_every_node, .timeout = 60, .fini = kill_all)
+{
+    static const char *const extra[] = {"--log-level", "warn", NULL};
+    start(3, extra);
+    char out[1024];
+    struct sr_tk_conn a, c;
+    sr_tk_conn_init(&a, cluster.nodes[0].http);
+    const char *bad[] = {"{\"service\":\"kv\",\"endpoint\":\"get\",\"rate\":1}",
+                         "{\"service\":\"kv\",\"endpoint\":\"get\",\"burst\":-1}",
+                         "{\"service\":\"kv\",\"endpoint\":\"nope\"}", "[]"};
+    for (size_t i = 0; i < 4; i++)
+        cr_expect_eq(sr_tk_conn_request(&a, "PUT", "/admin/limits", bad[i], strlen(bad[i]), out,
+                                        sizeof out, NULL), 400, "%s -> %s", bad[i], out);
+    const char *set = "{\"service\":\"kv\",\"endpoint\":\"get\",\"rate_per_s\":1,\"burst\":1}";
+    sr_time_us t0 = sr_time_mono_us();
+    cr_assert_eq(sr_tk_conn_request(&a, "PUT", "/admin/limits", set, strlen(set), out, sizeof out,
+                                    NULL), 200, "%s", out);
+    struct lim_want w = {2, 1};
+    cr_assert(sr_tk_wait(&cluster, t0 + 5 * SR_US_PER_S, limit_in_force, &w),
+              "the limit set on node 0 is not in force on node 2 within 5 s");
+    cr_log_info("limit in force on node 2 after %.0f ms", (double)(sr_time_mono_us() - t0) / 1000.0);
+    sr_tk_conn_init(&c, cluster.nodes[2].http);
+    c.headers = "X-Client-Id: carol\r\n";
+    cr_expect_eq(sr_tk_conn_request(&c, "GET", "/v1/kv/l", NULL, 0, out, sizeof out, NULL), 404);
+    cr_expect_eq(sr_tk_conn_request(&c, "GET", "/v1/kv/l", NULL, 0, out, sizeof out, NULL), 429);
+    cr_expect_eq(sr_tk_conn_request(&c, "PUT", "/v1/kv/l", "v", 1, out, sizeof out, NULL), 204,
+                 "other endpoints keep their limits");
+    const char *unset = "{\"service\":\"kv\",\"endpoint\":\"get\",\"rate_per_s\":0}";
+    cr_assert_eq(sr_tk_conn_request(&a, "PUT", "/admin/limits", unset, strlen(unset), out,
+                                    sizeof out, NULL), 200);
+    w.rate = 0;
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 5 * SR_US_PER_S, limit_in_force, &w));
+    cr_expect_eq(sr_tk_conn_request(&c, "GET", "/v1/kv/l", NULL, 0, out, sizeof out, NULL), 200);
+    sr_tk_conn_close(&a);
+    sr_tk_conn_close(&c);
+}
