@@ -70,6 +70,9 @@ int sr_tk_reap(struct sr_tk_cluster *h, size_t i, sr_time_us deadline);
 /* kill -9 node i if running, then start it again on the same addresses
  * (same identity), joining through a running node. 0 or -1. */
 int sr_tk_restart(struct sr_tk_cluster *h, size_t i);
+/* Spawn n nodes (node 0 first, the others joining through it) and wait
+ * until their rings agree. 0, or -1 if a spawn failed or `deadline` passed. */
+int sr_tk_start(struct sr_tk_cluster *h, size_t n, sr_time_us deadline);
 /* Running (started, not reaped, not stopped) nodes. */
 size_t sr_tk_running(const struct sr_tk_cluster *h);
 

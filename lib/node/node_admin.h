@@ -36,6 +36,8 @@ void node_admin_faults_post(struct sr_node *node, struct evhttp_request *req);
 void node_admin_limits_get(struct sr_node *node, struct evhttp_request *req);
 void node_admin_limits_put(struct sr_node *node, struct evhttp_request *req);
 void node_limits_setting(struct sr_node *node, const struct node_setting *s);
+struct node_ep *node_setting_endpoint(struct sr_node *node, const struct node_setting *s,
+                                      size_t prefix_len);
 /* Apply a "ks/<service>/<endpoint>" cluster setting here. */
 void node_killswitch_setting(struct sr_node *node, const struct node_setting *s);
 

@@ -116,17 +116,24 @@ void node_admin_killswitches_put(struct sr_node *node, struct evhttp_request *re
     node_admin_killswitches_get(node, req);
 }
 
+/* The endpoint a "<prefix>/<service>/<endpoint>" setting names, if this
+ * node hosts it (else NULL: it applies when the service registers). */
+struct node_ep *node_setting_endpoint(struct sr_node *node, const struct node_setting *s,
+                                      size_t prefix_len)
+{
+    const char *svc = s->key + prefix_len, *slash = strchr(svc, '/');
+    const struct node_ep *ep =
+        slash ? node_fwd_find(node, svc, (size_t)(slash - svc), slash + 1, strlen(slash + 1))
+              : NULL;
+    return ep ? &node->ep[ep - node->ep] : NULL;
+}
+
 /* Apply a "ks/..." setting to the endpoint it names, if this node hosts it. */
 void node_killswitch_setting(struct sr_node *node, const struct node_setting *s)
 {
-    const char *svc = s->key + 3, *slash = strchr(svc, '/');
-    if (!slash)
+    struct node_ep *ep = node_setting_endpoint(node, s, 3);
+    if (!ep)
         return;
-    const struct node_ep *cep = node_fwd_find(node, svc, (size_t)(slash - svc), slash + 1,
-                                              strlen(slash + 1));
-    if (!cep)
-        return; /* not hosted here (yet): applied when the service registers */
-    struct node_ep *ep = &node->ep[cep - node->ep];
     enum node_kill mode = NODE_KILL_OFF;
     const char *colon = strchr(s->value, ':');
     char name[16];

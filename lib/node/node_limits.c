@@ -101,14 +101,9 @@ void node_admin_limits_put(struct sr_node *node, struct evhttp_request *req)
 /* Apply a "lim/<service>/<endpoint>" setting here, if hosted. */
 void node_limits_setting(struct sr_node *node, const struct node_setting *s)
 {
-    const char *svc = s->key + 4, *slash = strchr(svc, '/');
-    if (!slash)
+    struct node_ep *ep = node_setting_endpoint(node, s, 4);
+    if (!ep)
         return;
-    const struct node_ep *cep = node_fwd_find(node, svc, (size_t)(slash - svc), slash + 1,
-                                              strlen(slash + 1));
-    if (!cep)
-        return;
-    struct node_ep *ep = &node->ep[cep - node->ep];
     unsigned r, b, m, i;
     if (s->deleted) { /* back to the configured defaults */
         r = node->cfg.limits.rate_per_s, b = node->cfg.limits.burst;

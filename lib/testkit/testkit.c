@@ -421,6 +421,14 @@ bool sr_tk_wait_converged(struct sr_tk_cluster *h, sr_time_us deadline)
     return sr_tk_wait(h, deadline, tk_cond_converged, NULL);
 }
 
+int sr_tk_start(struct sr_tk_cluster *h, size_t n, sr_time_us deadline)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sr_tk_spawn(h, h->n ? h->nodes[0].gossip : NULL) < 0)
+            return -1;
+    return sr_tk_wait_converged(h, deadline) ? 0 : -1;
+}
+
 int sr_tk_http_body(const char *hostport, const char *method, const char *path,
                     const char *body, json_t **out)
 {

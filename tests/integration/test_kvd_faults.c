@@ -48,11 +48,8 @@ static void start(size_t n, const char *const *extra)
 {
     sr_tk_init(&cluster, KVD, "local");
     cluster.extra = extra;
-    cr_assert_geq(sr_tk_spawn(&cluster, NULL), 0);
-    for (size_t i = 1; i < n; i++)
-        cr_assert_geq(sr_tk_spawn(&cluster, cluster.nodes[0].gossip), 0);
-    long want[8] = {(long)n, (long)n, (long)n, (long)n};
-    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, views, want));
+    cr_assert_eq(sr_tk_start(&cluster, n, sr_time_mono_us() + 30 * SR_US_PER_S), 0,
+                 "no convergence (logs in %s)", cluster.logdir);
 }
 
 Test(kvd_faults, partition_then_heal, .timeout = 120, .fini = kill_all)

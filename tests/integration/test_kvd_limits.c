@@ -18,36 +18,12 @@
 static struct sr_tk_cluster cluster;
 static void kill_all(void) { sr_tk_destroy(&cluster); }
 
-static long jint2(json_t *o, const char *a, const char *b)
-{
-    json_t *v = json_object_get(json_object_get(o, a), b);
-    return json_is_integer(v) ? (long)json_integer_value(v) : -1;
-}
-
-struct ring_want { long members; };
-static bool rings_full(struct sr_tk_cluster *h, void *ud)
-{
-    struct ring_want *w = ud;
-    for (size_t i = 0; i < h->n; i++) {
-        json_t *j = sr_tk_http(h->nodes[i].http, "GET", "/admin/status");
-        long m = j ? jint2(j, "ring", "members") : -1;
-        json_decref(j);
-        if (m != w->members)
-            return false;
-    }
-    return true;
-}
-
 static void start(size_t n, const char *const *extra)
 {
     sr_tk_init(&cluster, KVD, "local");
     cluster.extra = extra;
-    cr_assert_geq(sr_tk_spawn(&cluster, NULL), 0);
-    for (size_t i = 1; i < n; i++)
-        cr_assert_geq(sr_tk_spawn(&cluster, cluster.nodes[0].gossip), 0);
-    struct ring_want w = {(long)n};
-    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, rings_full, &w),
-              "no convergence (logs in %s)", cluster.logdir);
+    cr_assert_eq(sr_tk_start(&cluster, n, sr_time_mono_us() + 30 * SR_US_PER_S), 0,
+                 "no convergence (logs in %s)", cluster.logdir);
 }
 
 /* A metric's value in node i's /metrics text, or -1. */
