@@ -20,7 +20,9 @@
  * A request for key K that reaches any node over HTTP is admitted by the
  * endpoint's limits there, routed to K's owner (forwarded over RPC if that
  * is another node, retried across ring changes up to the deadline) and
- * answered by the endpoint's handler on the owner. Handlers run on the loop
+ * answered by the endpoint's handler on the owner. A write (endpoint flag
+ * SR_ENDPOINT_WRITE) to a service with state hooks is then copied to the
+ * key's replicas; an "Idempotency-Key" header makes a retried write run once. Handlers run on the loop
  * thread, one at a time: service state needs no locks.
  *
  * CALLBACK CONTRACT: a handler is called once per request with a reply
@@ -78,6 +80,19 @@ struct sr_node_config {
         char token[SR_NODE_TOKEN_MAX]; /* "" = none; else "Authorization: Bearer <token>" */
         bool faults;                /* enable /admin/faults (chaos tests) */
     } admin;
+    struct {                        /* "state": handoff, replication, idempotency */
+        uint32_t replicas;          /* copies of each key (owner included), 1..5 */
+        uint32_t ack_replicas;      /* copies written before a write is answered */
+        uint32_t rebalance_delay_ms; /* quiet time after a ring change before handoff */
+        uint32_t sync_interval_ms;  /* anti-entropy between replicas; 0 = off */
+        uint32_t batch_bytes;       /* records per handoff batch, bytes */
+        uint32_t batch_window;      /* batches in flight per peer */
+        uint32_t leave_timeout_ms;  /* a graceful leave waits this long for handoff */
+        uint32_t idem_window_ms;    /* how long request ids are remembered */
+        uint32_t idem_max;          /* ... at most this many */
+        uint32_t backup_after_ms;   /* backup read after this long; 0 = observed p95 */
+        bool backup_reads;          /* send idempotent reads to a replica when slow */
+    } state;
     char swim_profile[16];          /* "lan" or "local": base of the swim section */
 };
 
@@ -98,6 +113,7 @@ SR_API size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_
 /* ---- services ------------------------------------------------------------ */
 
 #define SR_ENDPOINT_IDEMPOTENT 0x1u /* may be retried after it may have run */
+#define SR_ENDPOINT_WRITE 0x2u      /* changes state: replicated before the answer */
 
 /* What a handler on the owner sees. Pointers valid during the call only. */
 struct sr_node_request {
@@ -108,6 +124,8 @@ struct sr_node_request {
     size_t body_len;
     uint32_t deadline_ms;   /* time left when it arrived */
     bool forwarded;         /* came from another node */
+    const uint8_t *rid;     /* client request id (Idempotency-Key), or NULL */
+    size_t rid_len;
 };
 
 typedef void (*sr_node_handler_f)(void *ud, struct sr_node_reply *reply,
@@ -124,6 +142,38 @@ struct sr_endpoint_def {
     const char *content_type; /* of successful answers; NULL = application/json */
 };
 
+/* ---- service state: handoff and replication ------------------------------
+ *
+ * A service that keeps state per key gives the node these hooks; the node
+ * then keeps `replicas` copies of every key on the members lookup_n(key)
+ * names, moves them when the ring changes (handoff), copies every write to
+ * the replicas before answering, and repairs replicas that drifted apart
+ * (anti-entropy). A record is a byte string the service defines (one
+ * session, one object, a whole small value); the node never looks inside.
+ * All hooks run on the loop thread and must not call back into the node. */
+
+typedef int (*sr_state_emit_f)(void *arg, const void *rec, size_t len);
+typedef int (*sr_state_key_f)(void *arg, const void *key, size_t len);
+
+struct sr_state_ops {
+    /* Call fn once per key this node holds (owned or replica). fn does not
+     * change the state; a nonzero return from fn stops the walk. */
+    void (*keys)(void *ud, sr_state_key_f fn, void *arg);
+    /* Emit every record of `key` through emit (nothing if the key is gone).
+     * Returns 0, or the first error emit returned. */
+    int (*export_key)(void *ud, const void *key, size_t len, sr_state_emit_f emit, void *arg);
+    /* Merge one record made by export_key or sr_node_reply_record, maybe on
+     * another node, into the key's state. Must be idempotent and
+     * order-independent (last writer wins by a timestamp in the record;
+     * deletes are tombstone records). SR_EPROTO for a record it cannot read. */
+    int (*merge)(void *ud, const void *key, size_t len, const void *rec, size_t rec_len);
+    /* Forget the key: this node no longer holds a replica of it. */
+    void (*drop)(void *ud, const void *key, size_t len);
+    /* Optional: a digest equal on two nodes exactly when the key's state is
+     * (anti-entropy compares them). NULL: a hash of export_key's records. */
+    uint64_t (*digest)(void *ud, const void *key, size_t len);
+};
+
 /* A service: a name, endpoints, and the hooks the node calls. */
 struct sr_service_def {
     const char *name;
@@ -138,6 +188,11 @@ struct sr_service_def {
     size_t (*key_count)(void *ud);
     /* Debug/admin: whether this node holds `key` (/admin/keys). Optional. */
     bool (*has_key)(void *ud, const void *key, size_t len);
+    /* State hooks (NULL: stateless, nothing is moved or replicated). */
+    const struct sr_state_ops *state;
+    /* Copies per key and copies written before a write's answer; 0 = the
+     * node's state.replicas / state.ack_replicas. */
+    uint32_t replicas, ack_replicas;
 };
 
 /* ---- daemon flags ------------------------------------------------------- */
@@ -154,7 +209,7 @@ struct sr_node_args {
 /* The flags every swimring daemon takes (ringd, kvd, presence, geo):
  *   --listen HOST:PORT  --seeds A,B,...  --name N  --http HOST:PORT
  *   --config FILE  --profile lan|local  --log-level L  --label K=V (repeat)
- *   --services a,b  --set section.key=value (repeat)
+ *   --services a,b  --replicas R  --ack-replicas A  --set section.key=value (repeat)
  * Applied in this order whatever the order on the command line: the
  * profile, then the file, then every other flag (so flags win). Returns 0,
  * 1 for --help (usage already printed to stdout), or SR_ECONFIG/SR_EINVAL
@@ -188,6 +243,15 @@ SR_API void sr_node_stop(struct sr_node *node);
 SR_API void sr_node_delete(struct sr_node *node);
 
 /* ---- requests ------------------------------------------------------------ */
+
+/* From a SR_ENDPOINT_WRITE handler, before sr_node_reply: one record that
+ * changed (call it once per record). The replicas merge exactly these; a
+ * write answered 0 without any gets the key's whole export instead. */
+SR_API int sr_node_reply_record(struct sr_node_reply *reply, const void *rec, size_t len);
+
+/* A last-writer-wins timestamp: wall-clock microseconds, above `prev` (the
+ * key's current stamp) even if the clock went back. */
+SR_API uint64_t sr_state_stamp(uint64_t prev);
 
 /* Answer a request (exactly once per handle). status 0 = success with body;
  * a negative SR_E* code maps to an HTTP error at the entry node

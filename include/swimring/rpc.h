@@ -56,6 +56,8 @@ struct sr_rpc_reply;
 
 /* Longest "host:port" text, NUL included ("[v6]:port" fits). */
 #define SR_RPC_ADDR_MAX 64
+/* Longest client request id (idempotency key), bytes. */
+#define SR_RPC_RID_MAX 64
 
 /* Request flags (carried on the wire). */
 #define SR_RPC_IDEMPOTENT 0x1u
@@ -124,6 +126,8 @@ struct sr_rpc_call_args {
     uint32_t timeout_ms;    /* > 0: the deadline, also sent to the peer */
     uint32_t hops;          /* times already forwarded */
     uint32_t flags;         /* SR_RPC_IDEMPOTENT */
+    const void *rid;        /* client request id (idempotency key), or NULL */
+    size_t rid_len;         /* <= SR_RPC_RID_MAX (64) */
 };
 
 /* What a handler gets. Pointers are valid during the handler call only:
@@ -143,6 +147,8 @@ struct sr_rpc_request {
     uint32_t flags;
     uint64_t checksum;      /* the caller's ring checksum */
     const char *peer;       /* the caller's address, "ip:port" */
+    const uint8_t *rid;     /* client request id, rid_len bytes (0: none) */
+    size_t rid_len;
 };
 
 typedef void (*sr_rpc_handler_f)(void *ud, struct sr_rpc_reply *reply,

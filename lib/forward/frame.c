@@ -33,6 +33,7 @@ static uint32_t count_fields(const struct sr_rpc_frame *f, bool request)
     n += f->checksum != 0;
     n += f->key_len != 0;
     n += f->body_len != 0;
+    n += f->rid_len != 0;
     n += request ? 3 : (f->deadline_ms != 0) + (f->service_len != 0) + (f->endpoint_len != 0);
     return n;
 }
@@ -100,6 +101,10 @@ static void put_payload(struct sr_mp_writer *w, const struct sr_rpc_frame *f,
         sr_mp_write_uint(w, SR_RPC_F_KEY);
         sr_mp_write_bin(w, f->key, f->key_len);
     }
+    if (f->rid_len != 0) {
+        sr_mp_write_uint(w, SR_RPC_F_RID);
+        sr_mp_write_bin(w, f->rid, f->rid_len);
+    }
     if (f->body_len != 0) {
         sr_mp_write_uint(w, SR_RPC_F_BODY);
         sr_mp_write_bin(w, f->body, f->body_len);
@@ -110,7 +115,7 @@ int sr_rpc_frame_encode(struct sr_buf *b, const struct sr_rpc_frame *f,
                         uint32_t max_frame, size_t *deadline_off)
 {
     if (!kind_valid(f->kind) || f->service_len > SR_RPC_NAME_MAX ||
-        f->endpoint_len > SR_RPC_NAME_MAX || f->status > 0)
+        f->endpoint_len > SR_RPC_NAME_MAX || f->rid_len > SR_RPC_RID_MAX || f->status > 0)
         return SR_EINVAL;
     /* Cheap early refusal before copying a huge body. */
     if ((uint64_t)f->body_len + f->key_len > max_frame)
@@ -200,9 +205,15 @@ static int read_bytes(struct sr_mp_reader *r, const uint8_t **p, uint32_t *len)
     return sr_mp_read_bin(r, p, len);
 }
 
+static int read_rid(struct sr_mp_reader *r, const uint8_t **p, uint32_t *len)
+{
+    int rc = read_bytes(r, p, len);
+    return rc == 0 && *len > SR_RPC_RID_MAX ? SR_ETOOBIG : rc;
+}
+
 static const char *const field_names[SR_RPC_F_COUNT] = {
     "kind", "id", "status", "flags", "deadline", "hops",
-    "checksum", "service", "endpoint", "key", "body",
+    "checksum", "service", "endpoint", "key", "body", "rid",
 };
 
 static int read_field(struct sr_mp_reader *r, uint64_t key, struct sr_rpc_frame *f)
@@ -219,6 +230,7 @@ static int read_field(struct sr_mp_reader *r, uint64_t key, struct sr_rpc_frame 
     case SR_RPC_F_ENDPOINT: return read_name(r, &f->endpoint, &f->endpoint_len);
     case SR_RPC_F_KEY: return read_bytes(r, &f->key, &f->key_len);
     case SR_RPC_F_BODY: return read_bytes(r, &f->body, &f->body_len);
+    case SR_RPC_F_RID: return read_rid(r, &f->rid, &f->rid_len);
     default: return sr_mp_skip(r);
     }
 }

@@ -29,7 +29,10 @@
  *    key 7  service   str    0..255 bytes        (required in a request)
  *    key 8  endpoint  str    0..255 bytes        (required in a request)
  *    key 9  key       bin    routing key (str accepted), any length
- *    key 10 body      bin    opaque payload, always last when present
+ *    key 10 body      bin    opaque payload, last when present (older
+ *                            peers; the decoder takes fields in any order)
+ *    key 11 rid       bin    client request id (idempotency key), 0..64
+ *                            bytes; written before the body
  *
  *  Sizes (a uint below 2^7 is 1 byte, below 2^32 1+4, a full uint64 1+8;
  *  a map key is 1 byte; a str up to 31 bytes has a 1-byte header, up to 255
@@ -54,6 +57,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "swimring/buf.h"
+#include "swimring/rpc.h"
 
 #define SR_RPC_FRAME_HEADER 4
 #define SR_RPC_NAME_MAX 255
@@ -80,7 +84,8 @@ enum sr_rpc_field {
     SR_RPC_F_ENDPOINT = 8,
     SR_RPC_F_KEY = 9,
     SR_RPC_F_BODY = 10,
-    SR_RPC_F_COUNT = 11,
+    SR_RPC_F_RID = 11,
+    SR_RPC_F_COUNT = 12,
 };
 
 /* A frame, decoded or to encode. Decoded strings and bytes point into the
@@ -101,6 +106,8 @@ struct sr_rpc_frame {
     uint32_t key_len;
     const uint8_t *body;
     uint32_t body_len;
+    const uint8_t *rid;
+    uint32_t rid_len;
 };
 
 /* Append one whole frame (length header included) to `b`. `max_frame`

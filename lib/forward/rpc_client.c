@@ -440,6 +440,8 @@ static int call_check_args(const struct sr_rpc_call_args *a, uint32_t kind)
         return SR_EINVAL;
     if (a->key_len > UINT32_MAX || a->body_len > UINT32_MAX)
         return SR_ETOOBIG;
+    if (a->rid_len > SR_RPC_RID_MAX || (a->rid == NULL && a->rid_len != 0))
+        return SR_EINVAL;
     return kind == SR_RPC_KIND_REQUEST || kind == SR_RPC_KIND_PING ? 0 : SR_EINVAL;
 }
 
@@ -452,6 +454,7 @@ static int call_encode(struct sr_rpc *rpc, uint32_t kind, const struct sr_rpc_ca
         .endpoint = a->endpoint, .endpoint_len = (uint32_t)strlen(a->endpoint),
         .key = a->key, .key_len = (uint32_t)a->key_len,
         .body = a->body, .body_len = (uint32_t)a->body_len,
+        .rid = a->rid, .rid_len = (uint32_t)a->rid_len,
     };
     return sr_rpc_encode(rpc, &f, deadline_off);
 }

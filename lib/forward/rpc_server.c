@@ -133,7 +133,7 @@ static void dispatch_request(struct rpc_sconn *sc, const struct sr_rpc_frame *f)
         .endpoint = f->endpoint, .endpoint_len = f->endpoint_len,
         .key = f->key, .key_len = f->key_len, .body = f->body, .body_len = f->body_len,
         .deadline_ms = f->deadline_ms, .hops = f->hops, .flags = f->flags,
-        .checksum = f->checksum, .peer = sc->peer,
+        .checksum = f->checksum, .peer = sc->peer, .rid = f->rid, .rid_len = f->rid_len,
     };
     h->fn(h->ud, reply, &req);
 }

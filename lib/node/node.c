@@ -8,6 +8,7 @@
 #include "node_admin.h"
 #include "node_fwd.h"
 #include "node_settings.h"
+#include "node_state.h"
 
 static enum sr_log_level node_log_level(int cfg_level)
 {
@@ -35,6 +36,7 @@ static void node_ring_changed(void *ctx, const struct sr_ring *ring,
     if (node->rpc)
         sr_rpc_set_checksum(node->rpc, sr_ring_checksum(ring));
     node_fwd_ring_changed(node);
+    node_handoff_ring_changed(node);
     for (size_t i = 0; i < node->nsvc; i++)
         if (node->svc[i]->ring_changed)
             node->svc[i]->ring_changed(node->svc[i]->ud, ranges, n);
@@ -84,6 +86,13 @@ struct sr_node *sr_node_new(struct event_base *base, const struct sr_node_config
             snprintf(msg, msglen, "swim: %s", why);
         return NULL;
     }
+    if (cfg->state.ack_replicas > cfg->state.replicas) {
+        node_fail(err, SR_ECONFIG, msg, msglen, "state");
+        if (msg && msglen)
+            snprintf(msg, msglen, "state.ack_replicas (%u) is above state.replicas (%u)",
+                     cfg->state.ack_replicas, cfg->state.replicas);
+        return NULL;
+    }
     struct sr_node *node = calloc(1, sizeof(*node));
     if (!node) {
         node_fail(err, SR_ENOMEM, msg, msglen, "node");
@@ -103,7 +112,7 @@ struct sr_node *sr_node_new(struct event_base *base, const struct sr_node_config
     if (!node->base || node_make_log(node, err, msg, msglen) < 0 ||
         !(node->ring = sr_ring_new(&rc, &e)) || !(node->feed = sr_ringfeed_new(node->ring, &fc, &e)) ||
         !(node->ev_flush = event_new(node->base, -1, 0, node_on_flush, node)) ||
-        node_guard_new(node) < 0) {
+        node_guard_new(node) < 0 || node_state_new(node) < 0) {
         if (!node->log)
             e = err ? *err : SR_ENOMEM;
         node_fail(err, e ? e : SR_ENOMEM, msg, msglen, "node");

@@ -9,6 +9,7 @@
 #include <event2/keyvalq_struct.h>
 #include "swimring/error.h"
 #include "node_admin.h"
+#include "node_state.h"
 #include "node_http.h"
 
 static bool peer_is_loopback(struct evhttp_request *req)
@@ -91,14 +92,21 @@ static void keys(struct sr_node *node, struct evhttp_request *req)
     evhttp_clear_headers(&q.kv);
 }
 
+/* Leave the cluster but keep the process (and admin) up: state is handed
+ * off first, then "left" goes out and new requests are refused. */
 static void leave(struct sr_node *node, struct evhttp_request *req)
 {
-    node_http_json(req, 200, json_pack("{s:s, s:s}", "self", node->self, "status", "leaving"));
-    if (node->swim && !node->leaving) {
-        node->leaving = true; /* refuse new requests; the process keeps serving admin */
-        (void)sr_swim_leave(node->swim);
+    bool handing = false;
+    if (node->swim && !node->leaving && node->state->leave_phase == 0) {
+        node->leave_stay = true;
+        if (!(handing = node_handoff_leave(node)))
+            node_leave_now(node);
     }
+    node_http_json(req, 200, json_pack("{s:s, s:s}", "self", node->self, "status",
+                                       handing ? "handing_off" : "leaving"));
 }
+
+static void state(struct sr_node *n, struct evhttp_request *r) { node_http_json(r, 200, node_state_json(n)); }
 
 static void metrics(struct sr_node *node, struct evhttp_request *req)
 {
@@ -135,6 +143,7 @@ static const struct admin_route routes[] = {
     {"/admin/lookup", "GET", lookup},
     {"/admin/keys", "GET", keys},
     {"/admin/leave", "POST", leave},
+    {"/admin/state", "GET", state},
     {"/admin/killswitches", "GET", node_admin_killswitches_get},
     {"/admin/killswitches", "PUT", node_admin_killswitches_put},
     {"/admin/limits", "GET", node_admin_limits_get},

@@ -27,6 +27,8 @@ static const char usage_text[] =
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --label KEY=VALUE    a membership label (repeatable), e.g. zone=a\n"
     "  --services A,B       services to run (daemons that host several)\n"
+    "  --replicas R         copies of each key, owner included (state.replicas)\n"
+    "  --ack-replicas A     copies written before a write is answered (state.ack_replicas)\n"
     "  --set SECTION.KEY=V  any configuration key (repeatable)\n"
     "Order of precedence: flags > --config file > --profile > built-in defaults.\n";
 
@@ -90,6 +92,7 @@ static int collect(struct seen *s, struct sr_node_args *a, int argc, char **argv
         {"config", required_argument, NULL, 'c'}, {"profile", required_argument, NULL, 'p'},
         {"log-level", required_argument, NULL, 'L'}, {"label", required_argument, NULL, 'b'},
         {"services", required_argument, NULL, 'S'}, {"set", required_argument, NULL, 'x'},
+        {"replicas", required_argument, NULL, 'r'}, {"ack-replicas", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     size_t nbuf = 0;
     int c, rc = 0;
@@ -106,6 +109,8 @@ static int collect(struct seen *s, struct sr_node_args *a, int argc, char **argv
         case 'p': s->profile = optarg; break;
         case 'b': rc = add_label(a, optarg, err, errlen); break;
         case 'S': a->services = optarg; break;
+        case 'r': rc = add_set(s, "state.replicas", optarg, err, errlen); break;
+        case 'a': rc = add_set(s, "state.ack_replicas", optarg, err, errlen); break;
         case 'x': rc = add_set_kv(s, &nbuf, optarg, err, errlen); break;
         case 'h': return 1;
         case ':':

@@ -1,6 +1,6 @@
 /* The node's configuration: the "node" and "swim" sections of the layers
- * below, plus "ring", "forward", "limits" and "admin" owned here. Every
- * default of these four lives in the tables below and nowhere else. */
+ * below, plus "ring", "forward", "limits", "admin" and "state" owned here.
+ * Every default of these lives in the tables below and nowhere else. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +52,31 @@ static const struct sr_cfg_field admin_fields[] = {
       "enable /admin/faults (drop or delay traffic, for chaos tests)"),
 };
 
+static const struct sr_cfg_field state_fields[] = {
+    F("replicas", U32, state.replicas, 1, 5, "2",
+      "copies of each key, owner included (services may set their own)"),
+    F("ack_replicas", U32, state.ack_replicas, 1, 5, "1",
+      "copies written before a write is answered (1 = owner only)"),
+    F("rebalance_delay_ms", MS, state.rebalance_delay_ms, 0, 60000, "200ms",
+      "quiet time after a ring change before state moves (one pass per burst)"),
+    F("sync_interval_ms", MS, state.sync_interval_ms, 0, 3600000, "10s",
+      "anti-entropy: compare digests with one replica peer this often (0 = off)"),
+    F("batch_bytes", U32, state.batch_bytes, 1024, 16777216, "262144",
+      "records per handoff batch, bytes"),
+    F("batch_window", U32, state.batch_window, 1, 64, "2",
+      "handoff batches in flight per peer (backpressure)"),
+    F("leave_timeout_ms", MS, state.leave_timeout_ms, 0, 600000, "30s",
+      "a graceful leave waits this long for its state to be handed off"),
+    F("idem_window_ms", MS, state.idem_window_ms, 0, 86400000, "10m",
+      "how long a write's Idempotency-Key is remembered"),
+    F("idem_max", U32, state.idem_max, 0, 10000000, "100000",
+      "request ids remembered per node at most (oldest forgotten first)"),
+    F("backup_after_ms", MS, state.backup_after_ms, 0, 60000, "0",
+      "send a slow idempotent read to a replica after this long (0 = observed p95)"),
+    F("backup_reads", SR_CFG_BOOL, state.backup_reads, 0, 0, "true",
+      "backup requests for idempotent reads of replicated services"),
+};
+
 #define SEC(name, f, base) \
     (struct sr_cfg_section){name, f, sizeof f / sizeof f[0], base}
 
@@ -64,6 +89,7 @@ size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_section
         SEC("forward", forward_fields, cfg),
         SEC("limits", limits_fields, cfg),
         SEC("admin", admin_fields, cfg),
+        SEC("state", state_fields, cfg),
     };
     size_t n = sizeof all / sizeof all[0];
     for (size_t i = 0; i < n && i < cap; i++)
@@ -71,7 +97,7 @@ size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_section
     return n;
 }
 
-#define SECS_MAX 8
+#define SECS_MAX 10
 
 void sr_node_config_default(struct sr_node_config *cfg)
 {

@@ -20,14 +20,9 @@
 #include <event2/event.h>
 #include "swimring/error.h"
 #include "node_fwd.h"
+#include "node_state.h"
 
 #define PAUSE_MS 20u           /* first pause after busy / not-owner */
-
-struct sr_node_reply {
-    struct sr_node *node;
-    struct node_call *call;    /* local handling: the call to complete, or NULL */
-    struct sr_rpc_reply *rpc;  /* handling for a peer */
-};
 
 /* ---- the endpoint registry ------------------------------------------------ */
 
@@ -178,7 +173,8 @@ static void call_forward(struct node_call *c, const char *owner)
         .service = c->ep->svc->name, .endpoint = c->ep->def->name, .key = c->key,
         .key_len = c->key_len, .body = c->body, .body_len = c->body_len,
         .timeout_ms = call_left_ms(c), .hops = c->hops + 1,
-        .flags = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) ? SR_RPC_IDEMPOTENT : 0};
+        .flags = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) ? SR_RPC_IDEMPOTENT : 0,
+        .rid = c->rid_len ? c->rid : NULL, .rid_len = c->rid_len};
     snprintf(c->target, sizeof(c->target), "%s", owner);
     c->forwarded = true;
     int rc = sr_rpc_call(node->rpc, owner, &a, call_rpc_done, c, &c->rpc_id);
@@ -195,17 +191,17 @@ static void call_forward(struct node_call *c, const char *owner)
 static void call_local(struct node_call *c)
 {
     struct sr_node *node = c->node;
-    struct sr_node_reply *r = calloc(1, sizeof(*r));
+    struct sr_node_request q = {c->ep->svc->name, c->ep->def->name, c->key, c->key_len, c->body,
+                                c->body_len, call_left_ms(c), c->hops > 0,
+                                c->rid_len ? c->rid : NULL, c->rid_len};
+    struct sr_node_reply *r = node_reply_new(node, c->ep, &q);
     if (!r) {
         call_done(c, SR_ENOMEM, NULL, 0, NULL);
         return;
     }
-    r->node = node;
     r->call = c;
     c->local = r;
-    struct sr_node_request q = {c->ep->svc->name, c->ep->def->name, c->key, c->key_len, c->body,
-                                c->body_len, call_left_ms(c), c->hops > 0};
-    c->ep->def->handler(c->ep->svc->ud, r, &q);
+    node_serve(node, c->ep, r, &q);
 }
 
 static void call_try(struct node_call *c)
@@ -249,10 +245,12 @@ void node_fwd_ring_changed(struct sr_node *node)
 
 int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *key, size_t key_len,
                   const void *body, size_t body_len, uint32_t timeout_ms, uint32_t hops,
-                  sr_node_done_f cb, void *ud)
+                  const void *rid, size_t rid_len, sr_node_done_f cb, void *ud)
 {
     if (!node->started || node->leaving)
         return SR_ECLOSED;
+    if (rid_len > SR_RPC_RID_MAX)
+        return SR_EINVAL;
     struct node_call *c = calloc(1, sizeof(*c) + key_len + body_len + 1);
     if (!c)
         return SR_ENOMEM;
@@ -265,6 +263,8 @@ int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *ke
         memcpy(c->body, body, body_len);
     c->key_len = key_len;
     c->body_len = body_len;
+    if ((c->rid_len = rid_len) != 0)
+        memcpy(c->rid, rid, rid_len);
     c->hops = hops;
     c->max_tries = hops ? 1 : node->cfg.forward.max_tries; /* only the entry node retries */
     c->cb = cb;
@@ -290,14 +290,86 @@ int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *ke
 
 /* ---- answers -------------------------------------------------------------- */
 
+struct sr_node_reply *node_reply_new(struct sr_node *node, const struct node_ep *ep,
+                                     const struct sr_node_request *q)
+{
+    struct sr_node_reply *r = calloc(1, sizeof(*r) + q->key_len);
+    if (!r)
+        return NULL;
+    r->node = node;
+    r->ep = ep;
+    r->deadline = sr_time_mono_us() + (sr_time_us)q->deadline_ms * SR_US_PER_MS;
+    memcpy(r->key, q->key, r->key_len = q->key_len);
+    if (q->rid_len && q->rid_len <= SR_RPC_RID_MAX)
+        memcpy(r->rid, q->rid, r->rid_len = q->rid_len);
+    sr_buf_create(&r->recs, 0);
+    return r;
+}
+
+static bool is_write(const struct node_ep *ep)
+{
+    return (ep->def->flags & SR_ENDPOINT_WRITE) != 0 && ep->svc->state != NULL;
+}
+
+/* Run the handler, unless the request id says this write already ran. */
+void node_serve(struct sr_node *node, const struct node_ep *ep, struct sr_node_reply *r,
+                const struct sr_node_request *q)
+{
+    if (is_write(ep) && r->rid_len) {
+        int status;
+        const uint8_t *body;
+        size_t len;
+        switch (node_idem_check(node, r, &status, &body, &len)) {
+        case IDEM_REPLAY:
+            node_reply_finish(r, status, body, len);
+            return;
+        case IDEM_BUSY: /* the first copy is still running: the retry comes back */
+            node_reply_finish(r, SR_EBUSY, NULL, 0);
+            return;
+        case IDEM_APPLIED: /* ran here, replication fell short: replicate again */
+            r->applied = true;
+            node_repl_start(r, NULL, 0);
+            return;
+        case IDEM_NEW:
+            break;
+        }
+    }
+    ep->def->handler(ep->svc->ud, r, q);
+}
+
+int sr_node_reply_record(struct sr_node_reply *r, const void *rec, size_t len)
+{
+    struct sr_mp_writer w;
+    sr_mp_writer_init(&w, &r->recs);
+    sr_mp_write_bin(&w, rec, len);
+    r->has_recs = true;
+    return sr_mp_writer_error(&w);
+}
+
 void sr_node_reply(struct sr_node_reply *r, int status, const void *body, size_t len)
 {
+    if (status == 0 && is_write(r->ep)) {
+        r->applied = true;
+        node_handoff_on_write(r->node, r->ep->svc, r->key, r->key_len);
+        if (node_state_replicas(r->node, r->ep->svc) > 1) {
+            node_repl_start(r, body, len);
+            return;
+        }
+    }
+    node_reply_finish(r, status, body, len);
+}
+
+void node_reply_finish(struct sr_node_reply *r, int status, const void *body, size_t len)
+{
+    if (r->tracked)
+        node_idem_finish(r->node, r, status, body, len);
     if (r->rpc)
         (void)sr_rpc_respond(r->rpc, status, body, len);
     else if (r->call) {
         r->call->local = NULL;
         call_done(r->call, status, body, len, r->node->self);
     }
+    sr_buf_destroy(&r->recs);
     free(r);
 }
 
@@ -337,22 +409,23 @@ static void fwd_serve(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_
         rl->reply = reply;
         node->fst.reforwarded++;
         if (node_fwd_call(node, ep, req->key, req->key_len, req->body, req->body_len,
-                          req->deadline_ms, req->hops, relay_done, rl) < 0) {
+                          req->deadline_ms, req->hops, req->rid, req->rid_len, relay_done,
+                          rl) < 0) {
             free(rl);
             sr_rpc_respond(reply, SR_ENOTOWNER, NULL, 0);
         }
         return;
     }
-    struct sr_node_reply *r = calloc(1, sizeof(*r));
+    struct sr_node_request q = {ep->svc->name, ep->def->name, req->key, req->key_len, req->body,
+                                req->body_len, req->deadline_ms, true,
+                                req->rid_len ? req->rid : NULL, req->rid_len};
+    struct sr_node_reply *r = node_reply_new(node, ep, &q);
     if (!r) {
         sr_rpc_respond(reply, SR_ENOMEM, NULL, 0);
         return;
     }
-    r->node = node;
     r->rpc = reply;
-    struct sr_node_request q = {ep->svc->name, ep->def->name, req->key, req->key_len, req->body,
-                                req->body_len, req->deadline_ms, true};
-    ep->def->handler(ep->svc->ud, r, &q);
+    node_serve(node, ep, r, &q);
 }
 
 int node_start_fwd(struct sr_node *node, char *msg, size_t msglen)
@@ -376,5 +449,5 @@ int sr_node_call(struct sr_node *node, const char *service, const char *endpoint
         node_fwd_find(node, service, strlen(service), endpoint, strlen(endpoint));
     if (!ep)
         return SR_ENOTFOUND;
-    return node_fwd_call(node, ep, key, key_len, body, body_len, timeout_ms, 0, cb, ud);
+    return node_fwd_call(node, ep, key, key_len, body, body_len, timeout_ms, 0, NULL, 0, cb, ud);
 }

@@ -23,6 +23,8 @@ struct node_call {
     uint64_t rpc_id;
     bool rpc_pending, waiting_ring, completed, forwarded, delayed;
     char target[SR_SWIM_ADDR_MAX];
+    size_t rid_len;
+    uint8_t rid[SR_RPC_RID_MAX]; /* client request id */
     struct node_call *prev, *next;
 };
 
@@ -33,7 +35,13 @@ const struct node_ep *node_fwd_find(const struct sr_node *node, const char *serv
 /* Start a call (hops = 0 at the entry node). Same contract as sr_node_call. */
 int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *key, size_t key_len,
                   const void *body, size_t body_len, uint32_t timeout_ms, uint32_t hops,
-                  sr_node_done_f cb, void *ud);
+                  const void *rid, size_t rid_len, sr_node_done_f cb, void *ud);
+/* A reply handle for a request about to be served here. */
+struct sr_node_reply *node_reply_new(struct sr_node *node, const struct node_ep *ep,
+                                     const struct sr_node_request *q);
+/* Serve a request on this node (request ids first, then the handler). */
+void node_serve(struct sr_node *node, const struct node_ep *ep, struct sr_node_reply *r,
+                const struct sr_node_request *q);
 void node_fwd_ring_changed(struct sr_node *node);
 /* Outcome counters (node_metrics.c). */
 void node_fwd_count(struct sr_node *node, const struct node_call *c, int status);

@@ -192,6 +192,16 @@ static bool service_route(struct sr_node *node, struct evhttp_request *req, cons
     return false;
 }
 
+/* A request id: 1..64 printable ASCII bytes (it is logged and stored). */
+static bool rid_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return false;
+    return n > 0 && n <= SR_RPC_RID_MAX;
+}
+
 void node_http_serve_endpoint(struct sr_node *node, struct evhttp_request *req,
                               const struct node_ep *ep, const char *key, size_t klen)
 {
@@ -212,8 +222,17 @@ void node_http_serve_endpoint(struct sr_node *node, struct evhttp_request *req,
     }
     *p = (struct http_pending){node, req, evhttp_request_get_connection(req), ep,
                                sr_time_mono_us()};
-    int rc = node_fwd_call(node, ep, key, klen, body, blen, node_http_timeout_ms(req), 0,
-                           service_done, p);
+    const char *rid = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+    int rc = rid && !rid_ok(rid) ? SR_EINVAL
+                                 : node_fwd_call(node, ep, key, klen, body, blen,
+                                                 node_http_timeout_ms(req), 0, rid,
+                                                 rid ? strlen(rid) : 0, service_done, p);
+    if (rc == SR_EINVAL && rid && !rid_ok(rid)) {
+        node_http_error(req, 400, "SR_EINVAL", "Idempotency-Key: 1..64 printable bytes", 0);
+        node_guard_release(node, ep);
+        free(p);
+        return;
+    }
     if (rc < 0) {
         unsigned ra;
         int code = status_code(rc, true, &ra);

@@ -68,6 +68,7 @@ struct node_faults {
 };
 
 struct node_call;
+struct node_state;
 struct evhttp;
 struct node_buckets;
 
@@ -102,6 +103,7 @@ struct sr_node {
     struct sr_swim_label labels[SR_SWIM_LABELS_MAX]; /* set before start */
     size_t nlabels;
     bool started, leaving;
+    bool leave_stay;              /* /admin/leave: keep the process after leaving */
     sr_time_us started_at;        /* monotonic */
     char self[SR_SWIM_ADDR_MAX];
     struct node_stats st;
@@ -118,6 +120,7 @@ struct sr_node {
     struct event *ev_settings;
     uint64_t setting_changes, settings_exchanges, settings_bad;
     struct node_faults faults;
+    struct node_state *state;     /* handoff, replication, request ids */
 };
 
 /* node_faults.c */

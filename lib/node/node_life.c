@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include "swimring/error.h"
 #include "node_settings.h"
+#include "node_state.h"
 
 static int start_fail(char *msg, size_t msglen, int rc, const char *what, const char *addr)
 {
@@ -63,7 +64,7 @@ int sr_node_start(struct sr_node *node, char *msg, size_t msglen)
     int rc;
     if ((rc = node_start_rpc(node, msg, msglen)) < 0 || (rc = node_start_fwd(node, msg, msglen)) < 0 ||
         (rc = node_start_http(node, msg, msglen)) < 0 || (rc = node_start_swim(node, msg, msglen)) < 0 ||
-        (rc = node_settings_start(node)) < 0)
+        (rc = node_settings_start(node)) < 0 || (rc = node_state_start(node)) < 0)
         return rc;
     node->started = true;
     node->started_at = sr_time_mono_us();
@@ -83,21 +84,35 @@ static void node_on_exit_timer(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(node->base, NULL);
 }
 
-void sr_node_stop(struct sr_node *node)
+/* Say goodbye: "left" goes out, our ring forgets us (what still reaches
+ * us is forwarded to the new owners), and the loop stops shortly after. */
+void node_leave_now(struct sr_node *node)
 {
-    if (node->leaving) { /* asked twice: stop at once */
-        event_base_loopexit(node->base, NULL);
-        return;
-    }
     node->leaving = true;
     if (node->swim)
         (void)sr_swim_leave(node->swim);
-    SR_INFO(node->log, "node.leaving", "wait_ms=%u", SR_NODE_LEAVE_WAIT_MS);
+    if (node->started)
+        (void)sr_ring_remove(node->ring, node->self);
+    SR_INFO(node->log, "node.leaving", "wait_ms=%u stay=%d", SR_NODE_LEAVE_WAIT_MS,
+            node->leave_stay);
+    if (node->leave_stay)
+        return;
     if (!node->ev_exit)
         node->ev_exit = evtimer_new(node->base, node_on_exit_timer, node);
     struct timeval tv = {0, SR_NODE_LEAVE_WAIT_MS * 1000};
     if (!node->ev_exit || evtimer_add(node->ev_exit, &tv) != 0)
         event_base_loopexit(node->base, NULL);
+}
+
+void sr_node_stop(struct sr_node *node)
+{
+    if (node->leaving || node->state->leave_phase == 1) { /* asked twice: stop at once */
+        event_base_loopexit(node->base, NULL);
+        return;
+    }
+    if (node_handoff_leave(node)) /* hand the state off first; it says goodbye after */
+        return;
+    node_leave_now(node);
 }
 
 static void node_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -139,6 +154,7 @@ void sr_node_delete(struct sr_node *node)
     node->swim = NULL;
     sr_rpc_delete(node->rpc);
     node->rpc = NULL;
+    node_state_delete(node);
     free_event(&node->ev_term);
     free_event(&node->ev_int);
     free_event(&node->ev_exit);

@@ -34,9 +34,19 @@ static bool route_ok(const struct sr_endpoint_def *ep)
            strncmp(ep->http_path, "/admin/", 7) != 0;
 }
 
+/* State hooks: all four required ones, and sane copy counts. */
+static bool state_ok(const struct sr_service_def *svc)
+{
+    const struct sr_state_ops *o = svc->state;
+    if (!o)
+        return svc->replicas == 0 && svc->ack_replicas == 0;
+    return o->keys && o->export_key && o->merge && o->drop && svc->replicas <= 5 &&
+           svc->ack_replicas <= 5 && (!svc->replicas || svc->ack_replicas <= svc->replicas);
+}
+
 int node_services_register(struct sr_node *node, const struct sr_service_def *svc)
 {
-    if (!name_ok(svc->name) || !svc->endpoints || svc->nendpoints == 0)
+    if (!name_ok(svc->name) || !svc->endpoints || svc->nendpoints == 0 || !state_ok(svc))
         return SR_EINVAL;
     if (node->nep + svc->nendpoints > NODE_ENDPOINTS_MAX)
         return SR_EFULL;

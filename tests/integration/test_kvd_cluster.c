@@ -1,6 +1,7 @@
 /* examples/kvd as a 5-process cluster on 127.0.0.1: any node answers for
- * any key, each key lives only on its owner, and a kill -9 under 2,000
- * concurrent requests leaves none unanswered or late. */
+ * any key, each key lives exactly on its replica set (owner + 1, the
+ * default state.replicas 2), and a kill -9 under 2,000 concurrent requests
+ * leaves none unanswered or late. */
 #include <criterion/criterion.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #define KVD SR_BINARY_DIR "/examples/kvd/kvd"
 #define KEYS 10000
 #define INFLIGHT 2000
+#define REPLICAS 2
 /* Sanitizer builds on 2 shared cores: upper time bounds get this slack. */
 #define SLACK_MS 3000
 
@@ -65,7 +67,7 @@ static void start_kvd(size_t n)
               "rings did not agree (logs in %s)", cluster.logdir);
 }
 
-Test(kvd_cluster, any_node_answers_and_keys_live_on_their_owner, .timeout = 240, .fini = kill_all)
+Test(kvd_cluster, any_node_answers_and_keys_live_on_their_replicas, .timeout = 240, .fini = kill_all)
 {
     start_kvd(NODES);
     struct sr_tk_conn conn[NODES];
@@ -90,8 +92,20 @@ Test(kvd_cluster, any_node_answers_and_keys_live_on_their_owner, .timeout = 240,
     }
     for (size_t i = 0; i < NODES; i++)
         sr_tk_conn_close(&conn[i]);
-    /* Stored once in all: the per-node counts add up to exactly KEYS. */
+    /* Stored REPLICAS times in all: the per-node counts add up to exactly
+     * REPLICAS x KEYS (writes are acknowledged by the owner alone, so wait
+     * for the copies to land). */
+    sr_time_us until = sr_time_mono_us() + 20 * SR_US_PER_S;
     long total = 0;
+    do {
+        total = 0;
+        for (size_t i = 0; i < NODES; i++) {
+            json_t *j = sr_tk_http(cluster.nodes[i].http, "GET", "/admin/status");
+            total += j ? jint(json_object_get(j, "services"), "kv", "keys") : 0;
+            json_decref(j);
+        }
+    } while (total != REPLICAS * KEYS && sr_time_mono_us() < until && usleep(50000) == 0);
+    total = 0;
     for (size_t i = 0; i < NODES; i++) {
         json_t *j = sr_tk_http(cluster.nodes[i].http, "GET", "/admin/status");
         long keys = j ? jint(json_object_get(j, "services"), "kv", "keys") : -1;
@@ -100,13 +114,13 @@ Test(kvd_cluster, any_node_answers_and_keys_live_on_their_owner, .timeout = 240,
         total += keys;
         json_decref(j);
     }
-    cr_assert_eq(total, KEYS);
-    /* And each sampled key is held by its owner only. */
+    cr_assert_eq(total, REPLICAS * KEYS);
+    /* And each sampled key is held by its replica set only. */
     for (int k = 0; k < KEYS; k += 37) {
-        snprintf(path, sizeof path, "/admin/lookup?key=key-%d", k);
+        snprintf(path, sizeof path, "/admin/lookup?key=key-%d&n=%d", k, REPLICAS);
         json_t *lk = sr_tk_http(cluster.nodes[0].http, "GET", path);
-        const char *owner = json_string_value(json_object_get(lk, "owner"));
-        cr_assert_not_null(owner, "lookup key-%d", k);
+        json_t *set = json_object_get(lk, "replicas");
+        cr_assert_eq(json_array_size(set), REPLICAS, "lookup key-%d", k);
         int holders = 0;
         for (size_t i = 0; i < NODES; i++) {
             snprintf(path, sizeof path, "/admin/keys?service=kv&key=key-%d", k);
@@ -114,11 +128,16 @@ Test(kvd_cluster, any_node_answers_and_keys_live_on_their_owner, .timeout = 240,
             cr_assert_not_null(j, "admin/keys on node %zu", i);
             if (json_is_true(json_object_get(j, "local"))) {
                 holders++;
-                cr_assert_str_eq(cluster.nodes[i].gossip, owner, "key-%d held by a non-owner", k);
+                bool in_set = false;
+                for (size_t r = 0; r < REPLICAS; r++)
+                    in_set |= strcmp(json_string_value(json_array_get(set, r)),
+                                     cluster.nodes[i].gossip) == 0;
+                cr_assert(in_set, "key-%d held by %s, not in its replica set", k,
+                          cluster.nodes[i].gossip);
             }
             json_decref(j);
         }
-        cr_assert_eq(holders, 1, "key-%d held by %d nodes", k, holders);
+        cr_assert_eq(holders, REPLICAS, "key-%d held by %d nodes", k, holders);
         json_decref(lk);
     }
 }

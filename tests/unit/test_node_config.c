@@ -97,10 +97,10 @@ Test(node_config, bad_input_is_refused_with_where_and_why)
 
 Test(node_config, every_section_is_listed)
 {
-    struct sr_cfg_section secs[8];
-    size_t n = sr_node_config_sections(NULL, secs, 8);
-    const char *want[] = {"node", "swim", "ring", "forward", "limits", "admin"};
-    cr_assert_eq(n, 6);
+    struct sr_cfg_section secs[10];
+    size_t n = sr_node_config_sections(NULL, secs, 10);
+    const char *want[] = {"node", "swim", "ring", "forward", "limits", "admin", "state"};
+    cr_assert_eq(n, 7);
     for (size_t i = 0; i < n; i++)
         cr_expect_str_eq(secs[i].name, want[i]);
 }
