@@ -11,7 +11,7 @@
 #include "swimring/error.h"
 #include "node_state.h"
 
-enum idem_state { ID_PENDING, ID_APPLIED, ID_DONE };
+enum idem_state { ID_NONE, ID_PENDING, ID_APPLIED, ID_DONE }; /* NONE: just created */
 
 struct node_idem {
     struct node_idem *newer, *older;
