@@ -112,7 +112,7 @@ static void metrics(struct sr_node *node, struct evhttp_request *req)
 {
     struct sr_buf b;
     sr_buf_create(&b, 0);
-    if (node_metrics_write(node, &b) < 0) {
+    if (node_metrics_write(node, &b) < 0 || node_route_metrics(node, &b) < 0) {
         node_http_error(req, 500, "SR_ENOMEM", "out of memory", 0);
     } else {
         struct evbuffer *out = evbuffer_new();

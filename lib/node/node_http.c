@@ -207,6 +207,13 @@ void node_http_serve_endpoint(struct sr_node *node, struct evhttp_request *req,
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t blen = evbuffer_get_length(in);
+    node_http_serve_body(node, req, ep, key, klen, blen ? evbuffer_pullup(in, -1) : NULL, blen);
+}
+
+void node_http_serve_body(struct sr_node *node, struct evhttp_request *req,
+                          const struct node_ep *ep, const char *key, size_t klen,
+                          const uint8_t *body, size_t blen)
+{
     if (klen == 0) {
         node_http_error(req, 400, "SR_EINVAL", "empty key", 0);
         return;
@@ -214,7 +221,6 @@ void node_http_serve_endpoint(struct sr_node *node, struct evhttp_request *req,
     if (node_guard_admit(node, req, ep, key, klen, blen) != 0)
         return; /* the guard answered */
     struct http_pending *p = calloc(1, sizeof(*p));
-    const uint8_t *body = blen ? evbuffer_pullup(in, -1) : NULL;
     if (!p) {
         node_guard_release(node, ep);
         node_http_error(req, 500, "SR_ENOMEM", "out of memory", 0);
@@ -287,6 +293,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     bool known = false;
     char allow[64] = "";
     if (service_route(node, req, path, method, &known, allow, sizeof allow))
+        return;
+    if (!known && node_route_dispatch(node, req, path))
         return;
     if (known) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);

@@ -121,6 +121,7 @@ struct sr_node {
     uint64_t setting_changes, settings_exchanges, settings_bad;
     struct node_faults faults;
     struct node_state *state;     /* handoff, replication, request ids */
+    struct node_route *routes;    /* raw HTTP routes and metrics (node_route.c), or NULL */
 };
 
 /* node_faults.c */

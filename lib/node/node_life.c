@@ -160,6 +160,7 @@ void sr_node_delete(struct sr_node *node)
     free_event(&node->ev_exit);
     free_event(&node->ev_flush);
     node_guard_delete(node);
+    free(node->routes);
     sr_ringfeed_delete(node->feed);
     sr_ring_delete(node->ring);
     sr_log_delete(node->log);
