@@ -1,10 +1,24 @@
-/* The table of services ringd can host. Empty until services/presence and
- * services/geo land; ringd then runs membership, ring and admin only. */
+/* The table of services ringd can host (--services a,b). */
 #include <stddef.h>
 #include <string.h>
+#include "presence.h"
 #include "services.h"
 
+/* The one presence instance of this process: ringd_services_free() takes
+ * no argument, so attach keeps it here (one node per process). */
+static struct presence *presence_instance;
+
+static int attach_presence(struct sr_node *node)
+{
+    int err = 0;
+    if (presence_instance)
+        return 0; /* named twice */
+    presence_instance = presence_attach(node, NULL, &err);
+    return presence_instance ? 0 : err;
+}
+
 static const struct ringd_service services[] = {
+    {"presence", attach_presence},
     {NULL, NULL},
 };
 
@@ -19,9 +33,11 @@ const struct ringd_service *ringd_service_find(const char *name)
 /* Keep in step with the table above. */
 const char *ringd_services_list(void)
 {
-    return "none yet";
+    return "presence";
 }
 
 void ringd_services_free(void)
 {
+    presence_free(presence_instance);
+    presence_instance = NULL;
 }
