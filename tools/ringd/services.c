@@ -1,12 +1,14 @@
 /* The table of services ringd can host (--services a,b). */
 #include <stddef.h>
 #include <string.h>
+#include "geo.h"
 #include "presence.h"
 #include "services.h"
 
-/* The one presence instance of this process: ringd_services_free() takes
- * no argument, so attach keeps it here (one node per process). */
+/* The one instance of each service in this process: ringd_services_free()
+ * takes no argument, so attach keeps them here (one node per process). */
 static struct presence *presence_instance;
+static struct geo_service *geo_instance;
 
 static int attach_presence(struct sr_node *node)
 {
@@ -17,8 +19,20 @@ static int attach_presence(struct sr_node *node)
     return presence_instance ? 0 : err;
 }
 
+static int attach_geo(struct sr_node *node)
+{
+    struct geo_config cfg;
+    int err = 0;
+    if (geo_instance)
+        return 0; /* named twice */
+    geo_config_default(&cfg);
+    geo_instance = geo_service_attach(node, &cfg, &err);
+    return geo_instance ? 0 : err;
+}
+
 static const struct ringd_service services[] = {
     {"presence", attach_presence},
+    {"geo", attach_geo},
     {NULL, NULL},
 };
 
@@ -33,11 +47,13 @@ const struct ringd_service *ringd_service_find(const char *name)
 /* Keep in step with the table above. */
 const char *ringd_services_list(void)
 {
-    return "presence";
+    return "presence, geo";
 }
 
 void ringd_services_free(void)
 {
     presence_free(presence_instance);
     presence_instance = NULL;
+    geo_service_free(geo_instance);
+    geo_instance = NULL;
 }
