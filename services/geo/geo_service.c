@@ -1,4 +1,5 @@
 /* services/geo on the node: handlers, records, fan-out (see geo.h). */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -852,6 +853,26 @@ static void http_object(struct geo_service *g, struct evhttp_request *req, const
     free(id);
 }
 
+/* GET /v1/geo/cells/TOKEN: the member owning a level-12 cell (ringctl geo
+ * cell --node); the cell key has zero bytes, so /admin/lookup cannot ask. */
+static void http_cell_owner(struct geo_service *g, struct evhttp_request *req, const char *tok)
+{
+    uint64_t cell;
+    uint8_t key[8];
+    if (sr_s2_cell_from_token(tok, strlen(tok), &cell) < 0 ||
+        sr_s2_cell_level(cell) != GEO_CELL_LEVEL) {
+        http_bad(g, req, "cell", "a level-12 cell token");
+        return;
+    }
+    geo_cell_key(cell, key);
+    const char *owner = sr_ring_lookup(sr_node_ring(g->node), key, 8);
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, cell); /* as a string: ids use all 64 bits */
+    send_json(req, 200, json_pack("{s:s, s:s, s:s?, s:b}", "cell", tok, "id", id,
+                                  "owner", owner, "held_here",
+                                  geo_index_has_cell(g->cells, cell)));
+}
+
 static void on_http(void *ud, struct evhttp_request *req, const char *path)
 {
     struct geo_service *g = ud;
@@ -865,6 +886,8 @@ static void on_http(void *ud, struct evhttp_request *req, const char *path)
         http_method_not_allowed(req, "GET");
     else if (strncmp(rest, "objects/", 8) == 0)
         http_object(g, req, rest + 8);
+    else if (strncmp(rest, "cells/", 6) == 0 && get)
+        http_cell_owner(g, req, rest + 6);
     else
         sr_node_http_error(req, 404, "SR_ENOTFOUND", "no such route");
 }
