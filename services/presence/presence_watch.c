@@ -89,10 +89,11 @@ static struct pw_sub *sub_get(struct presence *p, const void *key, size_t klen)
         return NULL;
     }
     /* An epoch no earlier owner can have used: this node's address, the time
-     * and a counter mixed together. Never 0 (the watcher's "none yet"). */
+     * and a counter mixed together; 53 bits so it stays an exact JSON
+     * number everywhere. Never 0 (the watcher's "none yet"). */
     const char *self = sr_node_self(p->node);
-    s->epoch = ((sr_time_wall_us() << 16) ^ ((uint64_t)sr_ring_hash(self, strlen(self)) << 32) ^
-                ++p->next_wid) | 1;
+    s->epoch = (((sr_time_wall_us() << 8) ^ ((uint64_t)sr_ring_hash(self, strlen(self)) << 21) ^
+                 ++p->next_wid) & ((1ull << 53) - 1)) | 1;
     s->hash = h;
     s->klen = klen;
     memcpy(s->key, key, klen);
