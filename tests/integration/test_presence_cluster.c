@@ -438,6 +438,14 @@ Test(presence_cluster, watch_on_a_follows_users_of_b_and_c_across_a_kill, .timeo
                        "no event after the owner was killed");
     cr_assert_str_eq(jstr(e, "aggregate"), "in_game");
     json_decref(e);
+    /* s2, written before the kill, survived on ub's replica (replicas 2) */
+    char upath[96];
+    json_t *view;
+    snprintf(upath, sizeof upath, "/v1/presence/%s", ub);
+    cr_assert_eq(req(0, "GET", upath, NULL, &view), 200);
+    cr_assert_eq(json_array_size(json_object_get(view, "sessions")), 2u, "%s",
+                 json_dumps(view, JSON_COMPACT));
+    json_decref(view);
     heartbeat(0, uc, "s9", "{\"status\":\"online\"}");
     cr_assert_not_null(e = expect_event(&s, uc, "online", "online", 5000));
     json_decref(e);
