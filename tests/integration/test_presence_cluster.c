@@ -452,3 +452,75 @@ Test(presence_cluster, watch_on_a_follows_users_of_b_and_c_across_a_kill, .timeo
     close(s.fd);
     json_decref(s.queued);
 }
+
+/* The state hooks at work: a fourth node joins and takes over its share of
+ * the users (handoff), a node leaves gracefully and hands its share on;
+ * every user stays online with its meta, and the holders of each user add up
+ * to exactly its replica set. */
+static long presence_keys(size_t i)
+{
+    json_t *j = sr_tk_http(cluster.nodes[i].http, "GET", "/admin/status");
+    json_t *k = json_object_get(json_object_get(json_object_get(j, "services"), "presence"), "keys");
+    long v = json_is_integer(k) ? (long)json_integer_value(k) : -1;
+    json_decref(j);
+    return v;
+}
+
+struct held {
+    long users;
+    size_t skip;        /* a node not counted (leaving), or SIZE_MAX */
+};
+
+static bool users_held_twice(struct sr_tk_cluster *h, void *ud)
+{
+    const struct held *w = ud;
+    long total = 0;
+    for (size_t i = 0; i < h->n; i++)
+        if (h->nodes[i].pid > 0 && i != w->skip)
+            total += presence_keys(i);
+    return total == 2 * w->users; /* state.replicas 2 */
+}
+
+/* Node 3 (the newcomer) holds users and every user is held twice. */
+static bool new_node_took_its_share(struct sr_tk_cluster *h, void *ud)
+{
+    return presence_keys(3) > 0 && users_held_twice(h, ud);
+}
+
+Test(presence_cluster, join_and_graceful_leave_hand_users_over, .timeout = 180, .fini = kill_all)
+{
+    start_cluster();
+    long users = 300;
+    struct held held = {users, SIZE_MAX};
+    char path[96], body[64], user[32];
+    for (long k = 0; k < users; k++) {
+        snprintf(path, sizeof path, "/v1/presence/hand-%ld/sessions/s", k);
+        snprintf(body, sizeof body, "{\"meta\":{\"k\":%ld},\"ttl_s\":600}", k);
+        cr_assert_eq(req((size_t)k % NODES, "PUT", path, body, NULL), 200);
+    }
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 20 * SR_US_PER_S, users_held_twice, &held),
+              "users not on exactly two nodes before the join");
+    int n3 = sr_tk_spawn(&cluster, cluster.nodes[0].gossip);
+    cr_assert_eq(n3, 3);
+    cr_assert(sr_tk_wait_converged(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S));
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, new_node_took_its_share,
+                         &held), "after the join: node 3 holds %ld", presence_keys(3));
+    json_decref(sr_tk_http(cluster.nodes[1].http, "POST", "/admin/leave"));
+    held.skip = 1; /* the others hold every user twice: the handoff is done */
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, users_held_twice, &held),
+              "the leaving node did not hand its users over");
+    sr_tk_signal(&cluster, 1, SIGKILL);
+    sr_tk_reap(&cluster, 1, sr_time_mono_us() + 5 * SR_US_PER_S);
+    cr_assert(sr_tk_wait_converged(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S));
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, users_held_twice, &held),
+              "after the leave");
+    for (long k = 0; k < users; k++) {
+        json_t *j;
+        snprintf(user, sizeof user, "/v1/presence/hand-%ld", k);
+        cr_assert_eq(req(k % 2 ? 0 : 3, "GET", user, NULL, &j), 200);
+        cr_assert_str_eq(jstr(j, "status"), "online", "hand-%ld", k);
+        json_t *meta = json_object_get(json_array_get(json_object_get(j, "sessions"), 0), "meta");
+        cr_assert_eq(json_integer_value(json_object_get(meta, "k")), k);
+        json_decref(j);
+    }
+}
