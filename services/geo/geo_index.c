@@ -11,19 +11,37 @@
 #define NBUCKETS 256
 #define BUCKET_SHIFT (2 * (SR_S2_MAX_LEVEL - GEO_BUCKET_LEVEL) + 1) /* 29 */
 
+/* A bucket entry: the point (as floats, for a conservative first test)
+ * beside the object, so a search touches an object only when it may be a
+ * hit (objects are separate allocations: a cache miss each). */
+struct bent {
+    float x, y, z;
+    uint32_t live;           /* 0: a tombstone, never a hit */
+    struct geo_obj *o;
+};
+
 struct bucket {
     sr_s2_point c;           /* centre of the level-16 cell */
     double r_rad;            /* angle from c to its farthest vertex */
     uint32_t n, cap;
-    struct geo_obj **v;
+    struct bent *v;
 };
 
+/* A cell's buckets sit in one array (a search walks it in order); idx maps
+ * a level-16 child 0..255 to its position + 1 (0 = none yet). */
 struct geo_cell {
     struct geo_cell *hnext;
     uint64_t id;
     size_t entries;          /* tombstones included */
-    struct bucket *b[NBUCKETS];
+    struct bucket *bk;
+    uint16_t nbk, capbk;
+    uint16_t idx[NBUCKETS];
 };
+
+static struct bucket *cell_bucket(struct geo_cell *c, unsigned k)
+{
+    return c->idx[k] ? &c->bk[c->idx[k] - 1] : NULL;
+}
 
 struct geo_index {
     bool spatial;
@@ -220,12 +238,12 @@ static struct geo_cell *cell_get(struct geo_index *ix, uint64_t cellid)
 
 static void cell_free(struct geo_index *ix, struct geo_cell *c)
 {
-    for (size_t i = 0; i < NBUCKETS; i++)
-        if (c->b[i]) {
-            ix->bytes -= sizeof(*c->b[i]) + c->b[i]->cap * sizeof(struct geo_obj *);
-            free(c->b[i]->v);
-            free(c->b[i]);
-        }
+    for (size_t i = 0; i < c->nbk; i++) {
+        ix->bytes -= c->bk[i].cap * sizeof(struct bent);
+        free(c->bk[i].v);
+    }
+    ix->bytes -= c->capbk * sizeof(struct bucket);
+    free(c->bk);
     ix->bytes -= sizeof(*c);
     free(c);
 }
@@ -240,18 +258,31 @@ static void cell_unref(struct geo_index *ix, struct geo_cell *c)
     cell_free(ix, c);
 }
 
-static struct bucket *bucket_new(struct geo_index *ix, uint64_t leaf)
+/* The bucket of level-16 child k (creating it for `leaf` if needed). */
+static struct bucket *bucket_get(struct geo_index *ix, struct geo_cell *c, unsigned k,
+                                 uint64_t leaf)
 {
-    struct bucket *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
-    ix->bytes += sizeof(*b);
+    struct bucket *b = cell_bucket(c, k);
+    if (b)
+        return b;
+    if (c->nbk == c->capbk) {
+        uint16_t cap = c->capbk ? (uint16_t)(c->capbk * 2) : 4;
+        struct bucket *v = realloc(c->bk, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        ix->bytes += (size_t)(cap - c->capbk) * sizeof(*v);
+        c->bk = v;
+        c->capbk = cap;
+    }
+    b = &c->bk[c->nbk++];
+    c->idx[k] = c->nbk;
+    *b = (struct bucket){0};
     uint64_t sub = sr_s2_cell_parent(leaf, GEO_BUCKET_LEVEL);
     sr_s2_point v[4];
     b->c = sr_s2_cell_center(sub);
     sr_s2_cell_vertices(sub, v);
-    for (int k = 0; k < 4; k++) {
-        double a = sr_s2_point_angle_rad(b->c, v[k]);
+    for (int i = 0; i < 4; i++) {
+        double a = sr_s2_point_angle_rad(b->c, v[i]);
         b->r_rad = a > b->r_rad ? a : b->r_rad;
     }
     b->r_rad *= 1 + 1e-9; /* rounding never makes the bound too tight */
@@ -259,20 +290,19 @@ static struct bucket *bucket_new(struct geo_index *ix, uint64_t leaf)
 }
 
 /* Live entries go to the bucket of their position (checked to be in the
- * cell before), tombstones to bucket 0 (searches skip them): so a cell's
- * buckets hold all its entries and walking them walks the cell. */
+ * cell before), tombstones to the first child's (searches skip them): so a
+ * cell's buckets hold all its entries and walking them walks the cell. */
 static int bucket_add(struct geo_index *ix, struct geo_obj *o)
 {
     sr_s2_point p = {o->x, o->y, o->z};
     uint64_t leaf = o->deleted ? sr_s2_cell_range_min(o->cellid) : sr_s2_cell_from_point(p);
     o->bucket = (uint8_t)((leaf >> BUCKET_SHIFT) & (NBUCKETS - 1));
-    struct bucket **pb = &o->cell->b[o->bucket];
-    if (!*pb && !(*pb = bucket_new(ix, leaf)))
+    struct bucket *b = bucket_get(ix, o->cell, o->bucket, leaf);
+    if (!b)
         return SR_ENOMEM;
-    struct bucket *b = *pb;
     if (b->n == b->cap) {
         uint32_t cap = b->cap ? b->cap * 2 : 4;
-        struct geo_obj **v = realloc(b->v, cap * sizeof(*v));
+        struct bent *v = realloc(b->v, cap * sizeof(*v));
         if (!v)
             return SR_ENOMEM;
         ix->bytes += (cap - b->cap) * sizeof(*v);
@@ -280,15 +310,15 @@ static int bucket_add(struct geo_index *ix, struct geo_obj *o)
         b->cap = cap;
     }
     o->bpos = b->n;
-    b->v[b->n++] = o;
+    b->v[b->n++] = (struct bent){(float)o->x, (float)o->y, (float)o->z, !o->deleted, o};
     return 0;
 }
 
 static void bucket_del(struct geo_obj *o)
 {
-    struct bucket *b = o->cell->b[o->bucket];
+    struct bucket *b = cell_bucket(o->cell, o->bucket);
     b->v[o->bpos] = b->v[--b->n];
-    b->v[o->bpos]->bpos = o->bpos;
+    b->v[o->bpos].o->bpos = o->bpos;
 }
 
 /* ---- entries ------------------------------------------------------------------------ */
@@ -504,10 +534,30 @@ struct cand {
     struct bucket *b;
 };
 
-static int cand_cmp(const void *a, const void *b)
+static void cand_sift(struct cand *h, size_t n, size_t i)
 {
-    double x = ((const struct cand *)a)->lb_rad, y = ((const struct cand *)b)->lb_rad;
-    return x < y ? -1 : x > y;
+    struct cand x = h[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && h[c + 1].lb_rad < h[c].lb_rad)
+            c++;
+        if (h[c].lb_rad >= x.lb_rad)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+}
+
+static struct cand cand_pop(struct cand *h, size_t *n)
+{
+    struct cand top = h[0];
+    h[0] = h[--*n];
+    if (*n)
+        cand_sift(h, *n, 0);
+    return top;
 }
 
 /* Result order: distance, then id. */
@@ -561,14 +611,23 @@ static size_t nearby_buckets(struct geo_index *ix, const uint64_t *cells, size_t
                              sr_s2_point q, double r_rad, struct cand **out)
 {
     size_t n = 0, cap = 0;
+    /* Cheap first test on the squared chord: a bucket's centre farther than
+     * the radius plus any level-16 cell's radius (below S2's max diagonal
+     * at level 16, 2.44 * 2^-16 rad) cannot hold a hit. */
+    double far = fmin(r_rad + 2.5 / 65536, M_PI), far_ch = 2 * sin(far / 2);
+    double far_ch2 = far >= M_PI ? 5 : far_ch * far_ch * (1 + 1e-9);
     *out = NULL;
     for (size_t i = 0; i < ncells; i++) {
         struct geo_cell *c = *cell_find(ix, cells[i]);
-        for (size_t k = 0; c && k < NBUCKETS; k++) {
-            struct bucket *b = c->b[k];
-            if (!b || b->n == 0)
+        for (size_t k = 0; c && k < c->nbk; k++) {
+            struct bucket *b = &c->bk[k];
+            if (b->n == 0)
                 continue;
-            double lb = sr_s2_point_angle_rad(q, b->c) - b->r_rad;
+            double dx = b->c.x - q.x, dy = b->c.y - q.y, dz = b->c.z - q.z;
+            if (dx * dx + dy * dy + dz * dz > far_ch2)
+                continue;
+            /* chord <= angle: chord - r is a (cheap) lower bound too */
+            double lb = sqrt(dx * dx + dy * dy + dz * dz) - b->r_rad;
             if (lb > r_rad)
                 continue;
             if (n == cap) {
@@ -582,8 +641,9 @@ static size_t nearby_buckets(struct geo_index *ix, const uint64_t *cells, size_t
             (*out)[n++] = (struct cand){lb < 0 ? 0 : lb, b};
         }
     }
-    if (n > 1)
-        qsort(*out, n, sizeof(**out), cand_cmp);
+    /* A min-heap (O(n)): a dense search pops only the first few. */
+    for (size_t i = n / 2; i-- > 0;)
+        cand_sift(*out, n, i);
     return n;
 }
 
@@ -598,17 +658,24 @@ size_t geo_index_nearby(struct geo_index *ix, const uint64_t *cells, size_t ncel
     /* Chord prefilter with slack; the exact test is sr_s2_distance_m. */
     double ch = 2 * sin(fmin(r_rad, M_PI) / 2);
     double ch2 = ch * ch * (1 + 1e-9) + 1e-15;
+    /* The float copies are within ~1e-7 of the point: widen the test. */
+    double chf = ch + 4e-7, chf2 = chf * chf;
     struct cand *cv;
     size_t nc = nearby_buckets(ix, cells, ncells, q, r_rad, &cv), n = 0;
-    for (size_t i = 0; i < nc; i++) {
+    while (nc > 0) {
+        struct cand next = cand_pop(cv, &nc);
         /* The next bucket cannot beat the worst kept: done. */
-        if (n == limit && cv[i].lb_rad * SR_S2_EARTH_RADIUS_M > out[0].dist_m * (1 + 1e-9) + 1e-6)
+        if (n == limit && next.lb_rad * SR_S2_EARTH_RADIUS_M > out[0].dist_m * (1 + 1e-9) + 1e-6)
             break;
-        struct bucket *b = cv[i].b;
+        struct bucket *b = next.b;
         for (uint32_t k = 0; k < b->n; k++) {
-            const struct geo_obj *o = b->v[k];
+            const struct bent *e = &b->v[k];
+            double ex = e->x - q.x, ey = e->y - q.y, ez = e->z - q.z;
+            if (!e->live || ex * ex + ey * ey + ez * ez > chf2)
+                continue;
+            const struct geo_obj *o = e->o;
             double dx = o->x - q.x, dy = o->y - q.y, dz = o->z - q.z;
-            if (o->deleted || dx * dx + dy * dy + dz * dz > ch2 || o->expires <= now_us)
+            if (dx * dx + dy * dy + dz * dz > ch2 || o->expires <= now_us)
                 continue;
             double d = sr_s2_distance_m(lat, lng, o->lat, o->lng);
             if (d > radius_m || (f && !geo_filter_match(f, o->attrs, o->attrs_len)))
@@ -640,9 +707,9 @@ int geo_index_cell_entries(const struct geo_index *ix, uint64_t cellid,
                            int (*fn)(void *arg, const struct geo_obj *o), void *arg)
 {
     struct geo_cell *c = *cell_find(ix, cellid);
-    for (size_t k = 0; c && k < NBUCKETS; k++)
-        for (uint32_t i = 0; c->b[k] && i < c->b[k]->n; i++) {
-            int rc = fn(arg, c->b[k]->v[i]);
+    for (size_t k = 0; c && k < c->nbk; k++)
+        for (uint32_t i = 0; i < c->bk[k].n; i++) {
+            int rc = fn(arg, c->bk[k].v[i].o);
             if (rc)
                 return rc;
         }
@@ -654,9 +721,9 @@ void geo_index_drop_cell(struct geo_index *ix, uint64_t cellid)
     struct geo_cell *c;
     while ((c = *cell_find(ix, cellid)) != NULL) {
         struct geo_obj *victim = NULL;
-        for (size_t k = 0; k < NBUCKETS && !victim; k++)
-            if (c->b[k] && c->b[k]->n)
-                victim = c->b[k]->v[0];
+        for (size_t k = 0; k < c->nbk && !victim; k++)
+            if (c->bk[k].n)
+                victim = c->bk[k].v[0].o;
         obj_destroy(ix, victim, true); /* the last one frees the cell */
     }
 }

@@ -35,6 +35,8 @@ struct geo_service {
     struct geo_index *dir;     /* id -> cell, ts, expiry for ids this node owns */
     struct event *tick;
     struct geo_stats st;
+    uint64_t *scratch_cells;   /* nearby: the covering, then cells by owner */
+    struct nb_group *scratch_groups;
     struct sr_service_def def;
 };
 
@@ -111,6 +113,27 @@ static void on_nearby_rpc(void *ud, struct sr_node_reply *r, const struct sr_nod
     (void)ud;
     (void)q;
     sr_node_reply(r, SR_ENOTFOUND, NULL, 0);
+}
+
+/* An id as a JSON string (ids are valid UTF-8 without control bytes). */
+static int put_string(struct sr_buf *b, const char *s, size_t n)
+{
+    int rc = sr_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = s[i] == '"' || s[i] == '\\' ? sr_buf_printf(b, "\\%c", s[i])
+                                         : sr_buf_append(b, s + i, 1);
+    return rc == 0 ? sr_buf_append(b, "\"", 1) : rc;
+}
+
+/* {"id":ID,"applied":B,"ts":N[,"cell":TOKEN]} or with "deleted" */
+static void answer_write(struct sr_buf *b, const char *id, size_t idl, const char *what, bool v,
+                         uint64_t ts, const char *cell)
+{
+    sr_buf_create(b, 0);
+    (void)(sr_buf_append(b, "{\"id\":", 6) || put_string(b, id, idl) ||
+           sr_buf_printf(b, ",\"%s\":%s,\"ts\":%llu", what, v ? "true" : "false",
+                         (unsigned long long)ts) ||
+           (cell && sr_buf_printf(b, ",\"cell\":\"%s\"", cell)) || sr_buf_append(b, "}\n", 2));
 }
 
 /* ---- records: msgpack [id, lat, lng, ts, expires, deleted, attrs] -------------- */
@@ -283,7 +306,7 @@ struct put_op {
     struct geo_service *g;
     struct sr_node_reply *r;
     int pending, status;
-    json_t *answer;
+    struct sr_buf answer;    /* the JSON answer when every cell took it */
 };
 
 static void put_done(void *ud, const struct sr_node_result *res)
@@ -299,8 +322,8 @@ static void put_done(void *ud, const struct sr_node_result *res)
     if (op->status < 0)
         reply_err(op->r, op->status, "a cell owner did not take the update; retry");
     else
-        reply_json(op->r, 0, json_incref(op->answer));
-    json_decref(op->answer);
+        sr_node_reply(op->r, 0, op->answer.data, op->answer.len);
+    sr_buf_destroy(&op->answer);
     free(op);
 }
 
@@ -323,15 +346,15 @@ static int cell_send(struct put_op *op, const struct geo_rec *rec)
 /* Start the cell calls of an update (rec = the new state of the id; prev =
  * the cell it was in before, 0 if none or the same). */
 static void put_dispatch(struct geo_service *g, struct sr_node_reply *r, const struct geo_rec *rec,
-                         uint64_t prev, uint64_t prev_expires, json_t *answer)
+                         uint64_t prev, uint64_t prev_expires, struct sr_buf *answer)
 {
     struct put_op *op = calloc(1, sizeof(*op));
     if (!op) {
-        json_decref(answer);
+        sr_buf_destroy(answer);
         sr_node_reply(r, SR_ENOMEM, NULL, 0);
         return;
     }
-    *op = (struct put_op){g, r, 1, 0, answer}; /* 1: held until both are sent */
+    *op = (struct put_op){g, r, 1, 0, *answer}; /* 1: held until both are sent */
     int rc = cell_send(op, rec);
     if (rc == 0 && prev) {
         uint64_t keep = now_us() + (uint64_t)g->cfg.tomb_keep_s * 1000000u;
@@ -347,8 +370,43 @@ static void put_dispatch(struct geo_service *g, struct sr_node_reply *r, const s
 struct put_args {
     double lat, lng, ttl_s;
     uint64_t ts;
-    char *attrs;
+    char *attrs;             /* put_parse: malloc'd; put_read: points into the body */
+    size_t attrs_len;
 };
+
+/* The owner's body, made by the entry node from a checked PUT:
+ * msgpack [lat, lng, ttl_s, ts (0 = none), attrs (JSON text, may be "")]. */
+static int put_encode(struct sr_buf *b, const struct put_args *a)
+{
+    struct sr_mp_writer w;
+    sr_buf_create(b, 0);
+    sr_mp_writer_init(&w, b);
+    sr_mp_write_array(&w, 5);
+    sr_mp_write_double(&w, a->lat);
+    sr_mp_write_double(&w, a->lng);
+    sr_mp_write_double(&w, a->ttl_s);
+    sr_mp_write_uint(&w, a->ts);
+    sr_mp_write_bin(&w, a->attrs ? a->attrs : "", a->attrs ? strlen(a->attrs) : 0);
+    return sr_mp_writer_error(&w);
+}
+
+static int put_read(const struct geo_service *g, const void *body, size_t len, struct put_args *a)
+{
+    struct sr_mp_reader rd;
+    uint32_t n, al;
+    const uint8_t *attrs;
+    sr_mp_reader_init(&rd, body, len);
+    if (sr_mp_read_array(&rd, &n) < 0 || n != 5 || sr_mp_read_double(&rd, &a->lat) < 0 ||
+        sr_mp_read_double(&rd, &a->lng) < 0 || sr_mp_read_double(&rd, &a->ttl_s) < 0 ||
+        sr_mp_read_uint(&rd, &a->ts) < 0 || sr_mp_read_bin(&rd, &attrs, &al) < 0)
+        return SR_EPROTO;
+    if (!(a->lat >= -90 && a->lat <= 90 && a->lng >= -180 && a->lng <= 180 && a->ttl_s > 0 &&
+          a->ttl_s <= g->cfg.max_ttl_s) || al > GEO_ATTRS_MAX)
+        return SR_EINVAL;
+    a->attrs = al ? (char *)attrs : NULL;
+    a->attrs_len = al;
+    return 0;
+}
 
 /* Parse and check a PUT body; false with the bad field and why. */
 static bool put_parse(const struct geo_service *g, const char *body, size_t len,
@@ -357,7 +415,7 @@ static bool put_parse(const struct geo_service *g, const char *body, size_t len,
     json_error_t je;
     json_t *j = json_loadb(body, len, 0, &je), *v;
     bool ok = false;
-    a->attrs = NULL;
+    *a = (struct put_args){0};
     *field = *why = NULL;
     if (!json_is_object(j))
         *field = "body", *why = "a JSON object {lat, lng, ttl_s?, attrs?, ts?} is required";
@@ -400,9 +458,8 @@ static void on_put(void *ud, struct sr_node_reply *r, const struct sr_node_reque
         reply_bad(g, r, "id", "1..256 bytes, no control characters");
         return;
     }
-    const char *field, *why;
-    if (!put_parse(g, (const char *)q->body, q->body_len, &a, &field, &why)) {
-        reply_bad(g, r, field, why); /* the entry node checked it already */
+    if (put_read(g, q->body, q->body_len, &a) < 0) {
+        sr_node_reply(r, SR_EINVAL, NULL, 0); /* the entry node checked it already */
         return;
     }
     g->st.puts++;
@@ -413,17 +470,17 @@ static void on_put(void *ud, struct sr_node_reply *r, const struct sr_node_reque
     uint64_t ts = a.ts ? a.ts : sr_state_stamp(held ? d->ts : 0);
     if (held && ts < d->ts) { /* a late, older update: what we hold wins */
         g->st.puts_stale++;
-        reply_json(r, 0, json_pack("{s:s%, s:b, s:I}", "id", id, q->key_len, "applied", 0, "ts",
-                                   (json_int_t)d->ts));
-        free(a.attrs);
+        struct sr_buf b;
+        answer_write(&b, id, q->key_len, "applied", false, d->ts, NULL);
+        sr_node_reply(r, 0, b.data, b.len);
+        sr_buf_destroy(&b);
         return;
     }
     uint64_t cell = sr_s2_cell_from_latlng(a.lat, a.lng, GEO_CELL_LEVEL);
     uint64_t prev = held && !d->deleted && d->cellid != cell ? d->cellid : 0;
     uint64_t prev_exp = held ? d->expires : 0;
     struct geo_rec rec = {cell, id, q->key_len, a.lat, a.lng, ts,
-                          now + (uint64_t)(a.ttl_s * 1e6), false, a.attrs,
-                          a.attrs ? strlen(a.attrs) : 0};
+                          now + (uint64_t)(a.ttl_s * 1e6), false, a.attrs, a.attrs_len};
     struct geo_rec drec = rec;
     drec.attrs = NULL; /* the directory keeps no attrs */
     drec.attrs_len = 0;
@@ -433,11 +490,10 @@ static void on_put(void *ud, struct sr_node_reply *r, const struct sr_node_reque
     if (rc < 0) {
         reply_err(r, rc, "cannot store the update");
     } else {
-        put_dispatch(g, r, &rec, prev, prev_exp,
-                     json_pack("{s:s%, s:b, s:I, s:s}", "id", id, q->key_len, "applied", 1, "ts",
-                               (json_int_t)ts, "cell", tok));
+        struct sr_buf b;
+        answer_write(&b, id, q->key_len, "applied", true, ts, tok);
+        put_dispatch(g, r, &rec, prev, prev_exp, &b);
     }
-    free(a.attrs);
 }
 
 /* GET: the directory names the cell; the cell's owner has the object. */
@@ -499,9 +555,9 @@ static void on_delete(void *ud, struct sr_node_reply *r, const struct sr_node_re
         reply_err(r, rc, "cannot store the delete");
         return;
     }
-    put_dispatch(g, r, &tomb, 0, 0,
-                 json_pack("{s:s%, s:b, s:I}", "id", id, q->key_len, "deleted", 1, "ts",
-                           (json_int_t)tomb.ts));
+    struct sr_buf b;
+    answer_write(&b, id, q->key_len, "deleted", true, tomb.ts, NULL);
+    put_dispatch(g, r, &tomb, 0, 0, &b);
 }
 
 /* ---- nearby (served where it arrives; key = the query string) ---------------------- */
@@ -518,13 +574,22 @@ struct nb_group {
     size_t n;
 };
 
+struct nb_hit {
+    double d, lat, lng;
+    const char *id, *attrs;  /* attrs: a JSON object's text (checked at PUT) */
+    uint32_t idl, al;
+};
+
 struct nb_op {
     struct geo_service *g;
     struct evhttp_request *req; /* NULL once the client went away */
     struct nb_query q;
     size_t ncells, nowners;
     int pending, status;
-    json_t *hits;            /* array of [dist, id, obj] from every owner */
+    struct nb_hit *hits;     /* every owner's nearest, pointing into bodies */
+    size_t nhits, caphits;
+    uint8_t **bodies;        /* copies of the owners' answers */
+    size_t nbodies;
 };
 
 static bool num_param(const char *s, double *out)
@@ -578,22 +643,89 @@ static bool nb_parse(const struct geo_service *g, const char *qs, struct nb_quer
 
 static int hit_cmp(const void *a, const void *b)
 {
-    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    double dx = json_real_value(json_array_get(x, 0)), dy = json_real_value(json_array_get(y, 0));
-    if (dx != dy)
-        return dx < dy ? -1 : 1;
-    json_t *ix = json_array_get(x, 1), *iy = json_array_get(y, 1);
-    size_t lx = json_string_length(ix), ly = json_string_length(iy);
-    int c = memcmp(json_string_value(ix), json_string_value(iy), lx < ly ? lx : ly);
-    return c ? c : (lx > ly) - (lx < ly);
+    const struct nb_hit *x = a, *y = b;
+    if (x->d != y->d)
+        return x->d < y->d ? -1 : 1;
+    int c = memcmp(x->id, y->id, x->idl < y->idl ? x->idl : y->idl);
+    return c ? c : (x->idl > y->idl) - (x->idl < y->idl);
+}
+
+static void nb_free(struct nb_op *op)
+{
+    for (size_t i = 0; i < op->nbodies; i++)
+        free(op->bodies[i]);
+    free(op->bodies);
+    free(op->hits);
+    free(op);
+}
+
+/* A double as fixed-point JSON with `dec` decimals (fast: no printf %g,
+ * which costs microseconds per number in glibc); lat/lng with 9 decimals
+ * are within 0.1 mm, distances with 6 within 1 micrometre. */
+static int put_fixed(struct sr_buf *b, double v, int dec)
+{
+    static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                     100000000, 1000000000};
+    char t[48];
+    int n = 0;
+    double a = fabs(v);
+    if (!(a < 1e9) || dec < 1 || dec > 9)
+        return sr_buf_printf(b, "%.17g", v);
+    uint64_t whole = (uint64_t)a, frac = (uint64_t)llround((a - (double)whole) * (double)pow10[dec]);
+    if (frac >= pow10[dec]) {
+        whole++;
+        frac -= pow10[dec];
+    }
+    while (dec > 1 && frac % 10 == 0) { /* trailing zeros go, one decimal stays */
+        frac /= 10;
+        dec--;
+    }
+    char digits[24];
+    int nd = 0;
+    do
+        digits[nd++] = (char)('0' + whole % 10);
+    while ((whole /= 10) != 0);
+    if (v < 0 && (nd > 1 || digits[0] != '0' || frac))
+        t[n++] = '-';
+    while (nd)
+        t[n++] = digits[--nd];
+    t[n++] = '.';
+    for (int i = dec - 1; i >= 0; i--, frac /= 10)
+        t[n + i] = (char)('0' + frac % 10);
+    n += dec;
+    return sr_buf_append(b, t, (size_t)n);
+}
+
+/* The answer, written directly (no JSON tree: this is the hot path). */
+static int nb_write(struct nb_op *op, struct sr_buf *b)
+{
+    size_t n = op->nhits < op->q.limit ? op->nhits : (size_t)op->q.limit;
+    int rc = sr_buf_append(b, "{\"results\":[", 12);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct nb_hit *h = &op->hits[i];
+        rc = sr_buf_append(b, i ? ",{\"id\":" : "{\"id\":", i ? 7 : 6);
+        if (rc == 0)
+            rc = put_string(b, h->id, h->idl);
+        if (rc == 0)
+            rc = sr_buf_append(b, ",\"lat\":", 7) || put_fixed(b, h->lat, 9) ||
+                 sr_buf_append(b, ",\"lng\":", 7) || put_fixed(b, h->lng, 9) ||
+                 sr_buf_append(b, ",\"dist_m\":", 10) || put_fixed(b, h->d, 6) ||
+                 sr_buf_append(b, ",\"attrs\":", 9) ? SR_ENOMEM : 0;
+        if (rc == 0)
+            rc = h->al ? sr_buf_append(b, h->attrs, h->al) : sr_buf_append(b, "{}", 2);
+        if (rc == 0)
+            rc = sr_buf_append(b, "}", 1);
+    }
+    if (rc == 0)
+        rc = sr_buf_printf(b, "],\"cells\":%zu,\"owners\":%zu}\n", op->ncells, op->nowners);
+    return rc;
 }
 
 static void nb_finish(struct nb_op *op)
 {
     struct geo_service *g = op->g;
     if (op->status == SR_ECANCELED) { /* the node is going: g may be gone too */
-        json_decref(op->hits);
-        free(op);
+        nb_free(op);
         return;
     }
     sr_node_http_release(g->node, "geo", "nearby");
@@ -605,42 +737,63 @@ static void nb_finish(struct nb_op *op)
         send_json(op->req, 503, json_pack("{s:s, s:s}", "error", sr_err_name(op->status),
                                           "message", "a cell owner did not answer; retry"));
     } else {
-        size_t n = json_array_size(op->hits);
-        json_t **v = malloc((n ? n : 1) * sizeof(*v)), *out = json_array();
-        for (size_t i = 0; v && i < n; i++)
-            v[i] = json_array_get(op->hits, i);
-        if (v)
-            qsort(v, n, sizeof(*v), hit_cmp);
-        for (size_t i = 0; v && i < n && i < op->q.limit; i++)
-            json_array_append(out, json_array_get(v[i], 2));
-        free(v);
-        send_json(op->req, 200,
-                  json_pack("{s:o, s:I, s:I}", "results", out, "cells", (json_int_t)op->ncells,
-                            "owners", (json_int_t)op->nowners));
+        struct sr_buf b;
+        struct evbuffer *eb = evbuffer_new();
+        sr_buf_create(&b, 0);
+        if (op->nhits > 1)
+            qsort(op->hits, op->nhits, sizeof(*op->hits), hit_cmp);
+        if (!eb || nb_write(op, &b) < 0) {
+            evhttp_send_error(op->req, 500, "out of memory");
+        } else {
+            evhttp_add_header(evhttp_request_get_output_headers(op->req), "Content-Type",
+                              "application/json");
+            evbuffer_add(eb, b.data, b.len);
+            evhttp_send_reply(op->req, 200, "OK", eb);
+        }
+        if (eb)
+            evbuffer_free(eb);
+        sr_buf_destroy(&b);
     }
-    json_decref(op->hits);
-    free(op);
+    nb_free(op);
 }
 
+/* Keep a copy of an owner's answer and point hits into it. */
 static int nb_read_hits(struct nb_op *op, const uint8_t *body, size_t len)
 {
     struct sr_mp_reader rd;
     uint32_t n, m, idl, al;
-    sr_mp_reader_init(&rd, body, len);
-    if (sr_mp_read_array(&rd, &n) < 0)
+    uint8_t *copy = malloc(len ? len : 1), **bv = realloc(op->bodies, (op->nbodies + 1) * sizeof(*bv));
+    if (bv)
+        op->bodies = bv;
+    if (!copy || !bv) {
+        free(copy);
+        return SR_ENOMEM;
+    }
+    memcpy(copy, body, len);
+    op->bodies[op->nbodies++] = copy;
+    sr_mp_reader_init(&rd, copy, len);
+    if (sr_mp_read_array(&rd, &n) < 0 || n > op->q.limit)
         return SR_EPROTO;
+    if (op->nhits + n > op->caphits) {
+        size_t cap = op->nhits + n + op->q.limit;
+        struct nb_hit *h = realloc(op->hits, cap * sizeof(*h));
+        if (!h)
+            return SR_ENOMEM;
+        op->hits = h;
+        op->caphits = cap;
+    }
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *id, *attrs;
-        double lat, lng, d;
+        struct nb_hit *h = &op->hits[op->nhits];
         if (sr_mp_read_array(&rd, &m) < 0 || m != 5 || sr_mp_read_bin(&rd, &id, &idl) < 0 ||
-            sr_mp_read_double(&rd, &lat) < 0 || sr_mp_read_double(&rd, &lng) < 0 ||
-            sr_mp_read_double(&rd, &d) < 0 || sr_mp_read_bin(&rd, &attrs, &al) < 0)
+            sr_mp_read_double(&rd, &h->lat) < 0 || sr_mp_read_double(&rd, &h->lng) < 0 ||
+            sr_mp_read_double(&rd, &h->d) < 0 || sr_mp_read_bin(&rd, &attrs, &al) < 0)
             return SR_EPROTO;
-        json_t *a = al ? json_loadb((const char *)attrs, al, 0, NULL) : NULL;
-        json_t *o = json_pack("{s:s%, s:f, s:f, s:f, s:o}", "id", (const char *)id, (size_t)idl,
-                              "lat", lat, "lng", lng, "dist_m", d, "attrs",
-                              a ? a : json_object());
-        json_array_append_new(op->hits, json_pack("[f, s%, o]", d, (const char *)id, (size_t)idl, o));
+        h->id = (const char *)id;
+        h->idl = idl;
+        h->attrs = (const char *)attrs;
+        h->al = al;
+        op->nhits++;
     }
     return 0;
 }
@@ -750,11 +903,9 @@ static void http_nearby(struct geo_service *g, struct evhttp_request *req)
     op->pending = 1; /* held until every search is sent */
     g->st.nearby++;
     sr_s2_cap cap = sr_s2_cap_from_latlng_m(op->q.lat, op->q.lng, op->q.radius_m);
-    uint64_t *cells = malloc(g->cfg.max_cells * sizeof(*cells) * 2);
-    struct nb_group *grp = malloc(g->cfg.max_cells * sizeof(*grp));
-    int n = cells && grp ? sr_s2_cap_cover(&cap, GEO_CELL_LEVEL, cells, g->cfg.max_cells)
-                         : SR_ENOMEM;
-    op->hits = json_array();
+    uint64_t *cells = g->scratch_cells; /* reused: used only inside this call */
+    struct nb_group *grp = g->scratch_groups;
+    int n = sr_s2_cap_cover(&cap, GEO_CELL_LEVEL, cells, g->cfg.max_cells);
     if (n < 0) {
         op->status = n;
     } else {
@@ -766,8 +917,6 @@ static void http_nearby(struct geo_service *g, struct evhttp_request *req)
                 op->status = rc;
         }
     }
-    free(cells);
-    free(grp);
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), nb_close, op);
     struct sr_node_result res = {0, (const uint8_t *)"\x90", 1, NULL}; /* the held count */
     nb_done(op, &res);
@@ -818,12 +967,17 @@ static void http_put(struct geo_service *g, struct evhttp_request *req, const ch
     const char *body = blen ? (const char *)evbuffer_pullup(in, -1) : "";
     struct put_args a;
     const char *field, *why;
+    struct sr_buf mp;
     if (!put_parse(g, body, blen, &a, &field, &why)) {
         http_bad(g, req, field, why);
         return;
     }
+    if (put_encode(&mp, &a) < 0)
+        evhttp_send_error(req, 500, "out of memory");
+    else
+        sr_node_http_serve(g->node, req, "geo", "put", id, idl, mp.data, mp.len);
+    sr_buf_destroy(&mp);
     free(a.attrs);
-    sr_node_http_serve(g->node, req, "geo", "put", id, idl, body, blen);
 }
 
 static void http_method_not_allowed(struct evhttp_request *req, const char *allow)
@@ -837,8 +991,11 @@ static void http_object(struct geo_service *g, struct evhttp_request *req, const
     size_t idl = 0;
     char *id = strchr(seg, '/') || strlen(seg) > 3 * GEO_ID_MAX ? NULL
                                                                  : evhttp_uridecode(seg, 0, &idl);
-    if (!id || !id_ok((const uint8_t *)id, idl)) {
-        http_bad(g, req, "id", "1..256 bytes, no control characters");
+    json_t *utf8 = id ? json_stringn(id, idl) : NULL; /* NULL unless valid UTF-8 */
+    bool ok = id && utf8 && id_ok((const uint8_t *)id, idl);
+    json_decref(utf8);
+    if (!ok) {
+        http_bad(g, req, "id", "1..256 bytes of UTF-8, no control characters");
         free(id);
         return;
     }
@@ -1013,11 +1170,13 @@ struct geo_service *geo_service_attach(struct sr_node *node, const struct geo_co
     g->cells = geo_index_new(true);
     g->dir = geo_index_new(false);
     g->tick = event_new(sr_node_base(node), -1, EV_PERSIST, on_tick, g);
+    g->scratch_cells = malloc(cfg->max_cells * 2 * sizeof(uint64_t));
+    g->scratch_groups = malloc(cfg->max_cells * sizeof(*g->scratch_groups));
     g->def = (struct sr_service_def){.name = "geo", .endpoints = geo_endpoints,
                                      .nendpoints = sizeof geo_endpoints / sizeof geo_endpoints[0],
                                      .ud = g, .key_count = st_count, .has_key = st_has,
                                      .state = &geo_state};
-    if (!g->cells || !g->dir || !g->tick || event_add(g->tick, &every) != 0 ||
+    if (!g->cells || !g->dir || !g->tick || !g->scratch_cells || !g->scratch_groups || event_add(g->tick, &every) != 0 ||
         (*err = sr_node_add_service(node, &g->def)) < 0 ||
         (*err = sr_node_add_route(node, GEO_PREFIX, on_http, g)) < 0 ||
         (*err = sr_node_add_metrics(node, metrics, g)) < 0) {
@@ -1037,5 +1196,7 @@ void geo_service_free(struct geo_service *g)
         event_free(g->tick);
     geo_index_free(g->cells);
     geo_index_free(g->dir);
+    free(g->scratch_cells);
+    free(g->scratch_groups);
     free(g);
 }
