@@ -438,8 +438,17 @@ static int run_set(const struct box *b)
     pid_t rpid = redis_start(rport);
     struct redis *r = malloc(sizeof(*r));
     sr_time_us dl = sr_time_mono_us() + 10 * SR_US_PER_S;
-    while (redis_connect(r, rport) < 0 && sr_time_mono_us() < dl)
+    while (redis_connect(r, rport) < 0) {
+        if (sr_time_mono_us() >= dl || waitpid(rpid, NULL, WNOHANG) == rpid) {
+            fprintf(stderr, "bench_geo: %s did not start (scripts/deps.sh --bench installs it)\n",
+                    opt.redis);
+            kill(rpid, SIGKILL);
+            free(r);
+            free(pts);
+            return -1;
+        }
         usleep(20000);
+    }
     long rss0 = rss_kib(rpid), mem0 = redis_used_memory(r);
     sr_time_us t0 = sr_time_mono_us();
     if (redis_load(r, pts, opt.objects) < 0) {

@@ -1,6 +1,6 @@
 /* services/geo: who is near this point, sharded by level-12 S2 cell.
  *
- * HTTP on every node (docs in services/geo/README.md):
+ * HTTP on every node (docs/geo.md):
  *   PUT    /v1/geo/objects/{id}  {"lat","lng","ttl_s"?,"attrs"?,"ts"?}
  *   GET    /v1/geo/objects/{id}
  *   DELETE /v1/geo/objects/{id}
