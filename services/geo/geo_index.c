@@ -716,6 +716,21 @@ int geo_index_cell_entries(const struct geo_index *ix, uint64_t cellid,
     return 0;
 }
 
+void geo_index_walk(const struct geo_index *ix, int (*fn)(void *arg, const struct geo_obj *o),
+                    void *arg)
+{
+    for (size_t i = 0; i < ix->entries; i++) /* the heap holds every entry once */
+        if (fn(arg, ix->heap[i]) != 0)
+            return;
+}
+
+void geo_index_remove(struct geo_index *ix, uint64_t cellid, const char *id, size_t id_len)
+{
+    struct geo_obj *o = *obj_find(ix, cellid, id, id_len);
+    if (o)
+        obj_destroy(ix, o, true);
+}
+
 void geo_index_drop_cell(struct geo_index *ix, uint64_t cellid)
 {
     struct geo_cell *c;

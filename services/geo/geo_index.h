@@ -111,6 +111,11 @@ void geo_index_cells(const struct geo_index *ix, int (*fn)(void *arg, uint64_t c
 int geo_index_cell_entries(const struct geo_index *ix, uint64_t cellid,
                            int (*fn)(void *arg, const struct geo_obj *o), void *arg);
 bool geo_index_has_cell(const struct geo_index *ix, uint64_t cellid);
+/* Every entry (directory mode: every id held), in no order. */
+void geo_index_walk(const struct geo_index *ix, int (*fn)(void *arg, const struct geo_obj *o),
+                    void *arg);
+/* Forget one entry (tombstone included) without a trace. */
+void geo_index_remove(struct geo_index *ix, uint64_t cellid, const char *id, size_t id_len);
 void geo_index_drop_cell(struct geo_index *ix, uint64_t cellid);
 
 /* ---- attribute filters ------------------------------------------------------

@@ -301,6 +301,21 @@ static bool id_ok(const uint8_t *id, size_t len)
     return true;
 }
 
+static int dir_write(struct sr_buf *b, const struct geo_obj *d);
+
+/* Tell the node the directory record that changed (replicas merge it). */
+static int dir_record(struct sr_node_reply *r, struct geo_service *g, const char *id, size_t len)
+{
+    const struct geo_obj *d = geo_index_get(g->dir, 0, id, len);
+    struct sr_buf b;
+    int rc = 0;
+    sr_buf_create(&b, 0);
+    if (d && (rc = dir_write(&b, d)) == 0)
+        rc = sr_node_reply_record(r, b.data, b.len);
+    sr_buf_destroy(&b);
+    return rc;
+}
+
 /* One update in flight: up to two cell calls (new cell, old cell). */
 struct put_op {
     struct geo_service *g;
@@ -485,6 +500,8 @@ static void on_put(void *ud, struct sr_node_reply *r, const struct sr_node_reque
     drec.attrs = NULL; /* the directory keeps no attrs */
     drec.attrs_len = 0;
     int rc = geo_index_apply(g->dir, &drec, now);
+    if (rc >= 0)
+        rc = dir_record(r, g, id, q->key_len);
     char tok[SR_S2_TOKEN_MAX];
     sr_s2_cell_to_token(cell, tok);
     if (rc < 0) {
@@ -551,6 +568,8 @@ static void on_delete(void *ud, struct sr_node_reply *r, const struct sr_node_re
     struct geo_rec tomb = {d->cellid, id, q->key_len, 0, 0, sr_state_stamp(d->ts),
                            d->expires > keep ? d->expires : keep, true, NULL, 0};
     int rc = geo_index_apply(g->dir, &tomb, now);
+    if (rc >= 0)
+        rc = dir_record(r, g, id, q->key_len);
     if (rc < 0) {
         reply_err(r, rc, "cannot store the delete");
         return;
@@ -1049,7 +1068,10 @@ static void on_http(void *ud, struct evhttp_request *req, const char *path)
         sr_node_http_error(req, 404, "SR_ENOTFOUND", "no such route");
 }
 
-/* ---- state hooks (unit = cell; directory entries stay with the id owner) ------------ */
+/* ---- state hooks ---------------------------------------------------------------------
+ * Two kinds of keys (geo.h): a cell (8-byte key) exports its objects and
+ * tombstones as cell records; an id exports its directory entry as
+ * [cell, ts, expires, deleted]. Both merge last-writer-wins. */
 
 struct keys_arg {
     sr_state_key_f fn;
@@ -1064,11 +1086,18 @@ static int keys_one(void *arg, uint64_t cellid)
     return ka->fn(ka->arg, key, 8);
 }
 
+static int keys_id(void *arg, const struct geo_obj *o)
+{
+    struct keys_arg *ka = arg;
+    return ka->fn(ka->arg, o->id, o->id_len);
+}
+
 static void st_keys(void *ud, sr_state_key_f fn, void *arg)
 {
     struct geo_service *g = ud;
     struct keys_arg ka = {fn, arg};
     geo_index_cells(g->cells, keys_one, &ka);
+    geo_index_walk(g->dir, keys_id, &ka);
 }
 
 struct export_arg {
@@ -1087,17 +1116,49 @@ static int export_one(void *arg, const struct geo_obj *o)
     return rc < 0 ? rc : ea->emit(ea->arg, ea->b.data, ea->b.len);
 }
 
+static int dir_write(struct sr_buf *b, const struct geo_obj *d)
+{
+    struct sr_mp_writer w;
+    sr_mp_writer_init(&w, b);
+    sr_mp_write_array(&w, 4);
+    sr_mp_write_uint(&w, d->cellid);
+    sr_mp_write_uint(&w, d->ts);
+    sr_mp_write_uint(&w, d->expires);
+    sr_mp_write_bool(&w, d->deleted);
+    return sr_mp_writer_error(&w);
+}
+
 static int st_export(void *ud, const void *key, size_t len, sr_state_emit_f emit, void *arg)
 {
     struct geo_service *g = ud;
     uint64_t cell;
-    if (!geo_cell_from_key(key, len, &cell))
-        return 0;
     struct export_arg ea = {emit, arg, {0}};
+    int rc = 0;
     sr_buf_create(&ea.b, 0);
-    int rc = geo_index_cell_entries(g->cells, cell, export_one, &ea);
+    if (geo_cell_from_key(key, len, &cell)) {
+        rc = geo_index_cell_entries(g->cells, cell, export_one, &ea);
+    } else {
+        const struct geo_obj *d = geo_index_get(g->dir, 0, key, len);
+        if (d && (rc = dir_write(&ea.b, d)) == 0)
+            rc = emit(arg, ea.b.data, ea.b.len);
+    }
     sr_buf_destroy(&ea.b);
     return rc;
+}
+
+static int dir_merge(struct geo_service *g, const void *key, size_t len, const void *data,
+                     size_t dlen)
+{
+    struct sr_mp_reader rd;
+    uint32_t n;
+    struct geo_rec rec = {.id = key, .id_len = len};
+    sr_mp_reader_init(&rd, data, dlen);
+    if (!id_ok(key, len) || sr_mp_read_array(&rd, &n) < 0 || n != 4 ||
+        sr_mp_read_uint(&rd, &rec.cellid) < 0 || sr_mp_read_uint(&rd, &rec.ts) < 0 ||
+        sr_mp_read_uint(&rd, &rec.expires) < 0 || sr_mp_read_bool(&rd, &rec.deleted) < 0)
+        return SR_EPROTO;
+    int rc = geo_index_apply(g->dir, &rec, now_us());
+    return rc == SR_EINVAL ? SR_EPROTO : rc < 0 ? rc : 0;
 }
 
 static int st_merge(void *ud, const void *key, size_t len, const void *data, size_t dlen)
@@ -1105,7 +1166,9 @@ static int st_merge(void *ud, const void *key, size_t len, const void *data, siz
     struct geo_service *g = ud;
     struct geo_rec rec;
     uint64_t cell;
-    if (!geo_cell_from_key(key, len, &cell) || rec_read(data, dlen, cell, &rec) < 0)
+    if (!geo_cell_from_key(key, len, &cell))
+        return dir_merge(g, key, len, data, dlen);
+    if (rec_read(data, dlen, cell, &rec) < 0)
         return SR_EPROTO;
     int rc = geo_index_apply(g->cells, &rec, now_us());
     return rc == SR_EINVAL ? SR_EPROTO : rc < 0 ? rc : 0;
@@ -1117,6 +1180,8 @@ static void st_drop(void *ud, const void *key, size_t len)
     uint64_t cell;
     if (geo_cell_from_key(key, len, &cell))
         geo_index_drop_cell(g->cells, cell);
+    else
+        geo_index_remove(g->dir, 0, key, len);
 }
 
 static size_t st_count(void *ud)
@@ -1126,9 +1191,12 @@ static size_t st_count(void *ud)
 
 static bool st_has(void *ud, const void *key, size_t len)
 {
+    struct geo_service *g = ud;
     uint64_t cell;
-    return geo_cell_from_key(key, len, &cell) &&
-           geo_index_has_cell(((struct geo_service *)ud)->cells, cell);
+    if (geo_cell_from_key(key, len, &cell))
+        return geo_index_has_cell(g->cells, cell);
+    const struct geo_obj *d = geo_index_get(g->dir, 0, key, len);
+    return d && !d->deleted;
 }
 
 static const struct sr_state_ops geo_state = {st_keys, st_export, st_merge, st_drop, NULL};
@@ -1138,9 +1206,9 @@ static const struct sr_state_ops geo_state = {st_keys, st_export, st_merge, st_d
 #define IDEM SR_ENDPOINT_IDEMPOTENT
 static const struct sr_endpoint_def geo_endpoints[] = {
     /* HTTP through the raw route on /v1/geo/ (on_http) */
-    {"put", IDEM, on_put, NULL, NULL, NULL},
+    {"put", IDEM | SR_ENDPOINT_WRITE, on_put, NULL, NULL, NULL},
     {"get", IDEM, on_get, NULL, NULL, NULL},
-    {"delete", IDEM, on_delete, NULL, NULL, NULL},
+    {"delete", IDEM | SR_ENDPOINT_WRITE, on_delete, NULL, NULL, NULL},
     {"nearby", IDEM, on_nearby_rpc, NULL, NULL, NULL}, /* limits for the fan-out entry */
     {"search", IDEM, on_search, NULL, NULL, NULL},
     {"cell_get", IDEM, on_cell_get, NULL, NULL, NULL},
