@@ -18,6 +18,12 @@ struct ps_store {
     void *ud;
 };
 
+/* Expiry arithmetic on times from peers: saturate, never wrap. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static const char *const status_names[] = {"offline", "away", "busy", "online", "in_game",
                                            "tombstone"};
 
@@ -301,7 +307,7 @@ int ps_store_apply(struct ps_store *st, const void *user, size_t ulen, const str
     if (r.status != PS_TOMB && r.expires <= now) {
         /* already expired: it is the tombstone every replica made */
         r.status = PS_TOMB;
-        r.expires += st->tomb_keep_us;
+        r.expires = sat_add(r.expires, st->tomb_keep_us);
         r.meta_len = 0;
     }
     struct ps_user *u = ps_store_find(st, user, ulen);
@@ -382,7 +388,7 @@ static bool expire_top(struct ps_store *st, uint64_t now)
     bool before = user_live(u);
     uint8_t old = s->status;
     s->status = PS_TOMB;
-    s->expires += st->tomb_keep_us;
+    s->expires = sat_add(s->expires, st->tomb_keep_us);
     s->meta_len = 0;
     heap_fix(st, s);
     count_live(st, u, before, -1);

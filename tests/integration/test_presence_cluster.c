@@ -380,8 +380,14 @@ Test(presence_cluster, ttl_expiry_emits_exactly_one_offline_event, .timeout = 12
     cr_assert_eq(req(0, "GET", path, NULL, &j), 200);
     cr_assert_str_eq(jstr(j, "status"), "offline");
     json_decref(j);
+    /* the client goes away: node 0 drops the stream */
+    cr_assert_eq(metric(0, "presence_watches "), 1);
     close(s.fd);
     json_decref(s.queued);
+    sr_time_us gone = sr_time_mono_us() + (1000 + SLACK_MS) * SR_US_PER_MS;
+    while (metric(0, "presence_watches ") != 0 && sr_time_mono_us() < gone)
+        usleep(20000);
+    cr_assert_eq(metric(0, "presence_watches "), 0, "the stream outlived its client");
 }
 
 Test(presence_cluster, watch_on_a_follows_users_of_b_and_c_across_a_kill, .timeout = 180,
