@@ -584,7 +584,7 @@ static void on_http(void *ud, struct evhttp_request *req, const char *path)
     free(user);
 }
 
-/* ---- metrics, ring changes, key counts ---------------------------------------------- */
+/* ---- metrics, key counts ---------------------------------------------- */
 
 static int metrics(void *ud, struct sr_buf *b)
 {
@@ -619,13 +619,6 @@ static int metrics(void *ud, struct sr_buf *b)
     return rc ? rc : presence_watch_metrics(p, b);
 }
 
-static void ring_changed(void *ud, const struct sr_ring_range *ranges, size_t n)
-{
-    (void)ranges;
-    (void)n;
-    presence_watch_ring_changed(ud);
-}
-
 static size_t key_count(void *ud)
 {
     return ps_store_users(((struct presence *)ud)->store);
@@ -651,7 +644,7 @@ struct presence *presence_attach(struct sr_node *node, const struct presence_cfg
         presence_cfg_default(&p->cfg);
     p->svc = (struct sr_service_def){.name = "presence", .endpoints = endpoints,
                                      .nendpoints = sizeof endpoints / sizeof endpoints[0],
-                                     .ud = p, .ring_changed = ring_changed,
+                                     .ud = p,
                                      .key_count = key_count, .has_key = has_key,
                                      .state = &presence_state_ops};
     if (!(p->store = ps_store_new(tomb_keep_us(&p->cfg), on_store_change, p)) ||

@@ -79,7 +79,7 @@ int presence_watch_init(struct presence *p);
 void presence_watch_free(struct presence *p);
 void presence_watch_on_change(struct presence *p, const struct ps_user *u,
                               const struct ps_sess *s, enum ps_change what, uint8_t old);
-void presence_watch_ring_changed(struct presence *p);
+void presence_watch_dropped(struct presence *p, const void *key, size_t len);
 void presence_on_poll(void *ud, struct sr_node_reply *r, const struct sr_node_request *q);
 void presence_http_watch(struct presence *p, struct evhttp_request *req);
 int presence_watch_metrics(struct presence *p, struct sr_buf *b);

@@ -55,6 +55,7 @@ static void st_drop(void *ud, const void *key, size_t len)
 {
     struct presence *p = ud;
     ps_store_drop(p->store, key, len);
+    presence_watch_dropped(p, key, len);
 }
 
 /* FNV-1a 64 of one record. */

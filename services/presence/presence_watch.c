@@ -17,9 +17,11 @@
  * (the owner changed: ring change, kill -9, restart) or a gap too old gets a
  * snapshot instead, and the watcher turns the difference between its last
  * view and the snapshot into events: nothing is missed, though changes
- * made while no owner was reachable may coalesce. On a ring change the old
- * owner answers its parked polls {moved} and the watcher polls again, which
- * the node routes to the new owner. A subscription nobody polls for two
+ * made while no owner was reachable may coalesce. When the node hands a
+ * user off and drops it, it answers the user's parked polls {moved} and the
+ * watcher polls again, which the node routes to the new owner; until then
+ * a parked poll stays where it is (a replica still sees every write). A
+ * subscription nobody polls for two
  * hold times is forgotten, so a client that went away costs nothing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,14 +247,19 @@ void presence_watch_on_change(struct presence *p, const struct ps_user *u, const
     }
 }
 
-void presence_watch_ring_changed(struct presence *p)
+/* The node let go of the user (handed off, no longer a replica): its
+ * watchers poll again, which reaches the new owner, which has the user's
+ * state by now (the node drops a key only after pushing it). Not on the
+ * ring change itself: the new owner may not have the state yet, and a
+ * snapshot from it would show sessions vanishing and coming back. While
+ * this node stays a replica, replicated writes keep its events coming. */
+void presence_watch_dropped(struct presence *p, const void *key, size_t len)
 {
-    for (size_t i = 0; i < SUB_SLOTS; i++)
-        for (struct pw_sub *s = p->subs[i]; s; s = s->next)
-            if (!sr_node_owns(p->node, s->key, s->klen)) {
-                s->moved = true;
-                event_active(p->ev_wake, EV_TIMEOUT, 0);
-            }
+    struct pw_sub *s = sub_find(p, key, len);
+    if (s) {
+        s->moved = true;
+        event_active(p->ev_wake, EV_TIMEOUT, 0);
+    }
 }
 
 static void wake_sub(struct presence *p, struct pw_sub *s)

@@ -506,6 +506,21 @@ Test(presence_cluster, join_and_graceful_leave_hand_users_over, .timeout = 180, 
     }
     cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 20 * SR_US_PER_S, users_held_twice, &held),
               "users not on exactly two nodes before the join");
+    /* a watch on node 0 of users all over the ring, through the join and
+     * the leave: no session may seem to vanish while users move */
+    enum { WATCHED = 12 };
+    char list[256] = "", ev[32];
+    struct sse s;
+    for (int k = 0; k < WATCHED; k++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%shand-%d", k ? "," : "", k);
+    sse_open(&s, 0, list);
+    for (int k = 0; k < WATCHED; k++) {
+        json_t *snap = sse_next(&s, sr_time_mono_us() + (2000 + SLACK_MS) * SR_US_PER_MS, ev,
+                                sizeof ev);
+        cr_assert_not_null(snap, "snapshot %d", k);
+        cr_assert_str_eq(ev, "snapshot");
+        json_decref(snap);
+    }
     int n3 = sr_tk_spawn(&cluster, cluster.nodes[0].gossip);
     cr_assert_eq(n3, 3);
     cr_assert(sr_tk_wait_converged(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S));
@@ -520,7 +535,20 @@ Test(presence_cluster, join_and_graceful_leave_hand_users_over, .timeout = 180, 
     cr_assert(sr_tk_wait_converged(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S));
     cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S, users_held_twice, &held),
               "after the leave");
-    for (long k = 0; k < users; k++) {
+    for (int k = 0; k < WATCHED; k++) {
+        snprintf(path, sizeof path, "/v1/presence/hand-%d/sessions/s", k);
+        snprintf(body, sizeof body, "{\"status\":\"busy\",\"meta\":{\"k\":%d}}", k);
+        cr_assert_eq(req((size_t)k % 2 ? 0 : 3, "PUT", path, body, NULL), 200);
+    }
+    for (int k = 0; k < WATCHED; k++) {
+        snprintf(user, sizeof user, "hand-%d", k);
+        json_t *e = expect_event(&s, user, "status", "busy", 5000);
+        cr_assert_not_null(e, "no event for %s after the join and the leave", user);
+        json_decref(e);
+    }
+    close(s.fd);
+    json_decref(s.queued);
+    for (long k = WATCHED; k < users; k++) {
         json_t *j;
         snprintf(user, sizeof user, "/v1/presence/hand-%ld", k);
         cr_assert_eq(req(k % 2 ? 0 : 3, "GET", user, NULL, &j), 200);
