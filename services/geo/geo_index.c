@@ -294,14 +294,14 @@ static struct bucket *bucket_get(struct geo_index *ix, struct geo_cell *c, unsig
  * cell's buckets hold all its entries and walking them walks the cell. */
 static int bucket_add(struct geo_index *ix, struct geo_obj *o)
 {
-    sr_s2_point p = {o->x, o->y, o->z};
+    sr_s2_point p = sr_s2_point_from_latlng(o->lat, o->lng);
     uint64_t leaf = o->deleted ? sr_s2_cell_range_min(o->cellid) : sr_s2_cell_from_point(p);
     o->bucket = (uint8_t)((leaf >> BUCKET_SHIFT) & (NBUCKETS - 1));
     struct bucket *b = bucket_get(ix, o->cell, o->bucket, leaf);
     if (!b)
         return SR_ENOMEM;
     if (b->n == b->cap) {
-        uint32_t cap = b->cap ? b->cap * 2 : 4;
+        uint32_t cap = b->cap ? b->cap * 2 : 1; /* sparse cells: one or two per bucket */
         struct bent *v = realloc(b->v, cap * sizeof(*v));
         if (!v)
             return SR_ENOMEM;
@@ -310,7 +310,7 @@ static int bucket_add(struct geo_index *ix, struct geo_obj *o)
         b->cap = cap;
     }
     o->bpos = b->n;
-    b->v[b->n++] = (struct bent){(float)o->x, (float)o->y, (float)o->z, !o->deleted, o};
+    b->v[b->n++] = (struct bent){(float)p.x, (float)p.y, (float)p.z, !o->deleted, o};
     return 0;
 }
 
@@ -322,14 +322,6 @@ static void bucket_del(struct geo_obj *o)
 }
 
 /* ---- entries ------------------------------------------------------------------------ */
-
-static void unit_point(double lat, double lng, struct geo_obj *o)
-{
-    sr_s2_point p = sr_s2_point_from_latlng(lat, lng);
-    o->x = p.x;
-    o->y = p.y;
-    o->z = p.z;
-}
 
 /* Unlink from its bucket and the counters; the entry stays hashed. */
 static void obj_unplace(struct geo_index *ix, struct geo_obj *o)
@@ -417,7 +409,6 @@ static void obj_fill(struct geo_obj *o, const struct geo_rec *r)
     o->deleted = r->deleted;
     o->lat = r->deleted ? 0 : r->lat;
     o->lng = r->deleted ? 0 : r->lng;
-    unit_point(o->lat, o->lng, o);
 }
 
 static int obj_insert(struct geo_index *ix, const struct geo_rec *r)
@@ -657,7 +648,6 @@ size_t geo_index_nearby(struct geo_index *ix, const uint64_t *cells, size_t ncel
     double r_rad = radius_m / SR_S2_EARTH_RADIUS_M;
     /* Chord prefilter with slack; the exact test is sr_s2_distance_m. */
     double ch = 2 * sin(fmin(r_rad, M_PI) / 2);
-    double ch2 = ch * ch * (1 + 1e-9) + 1e-15;
     /* The float copies are within ~1e-7 of the point: widen the test. */
     double chf = ch + 4e-7, chf2 = chf * chf;
     struct cand *cv;
@@ -674,8 +664,7 @@ size_t geo_index_nearby(struct geo_index *ix, const uint64_t *cells, size_t ncel
             if (!e->live || ex * ex + ey * ey + ez * ez > chf2)
                 continue;
             const struct geo_obj *o = e->o;
-            double dx = o->x - q.x, dy = o->y - q.y, dz = o->z - q.z;
-            if (dx * dx + dy * dy + dz * dz > ch2 || o->expires <= now_us)
+            if (o->expires <= now_us)
                 continue;
             double d = sr_s2_distance_m(lat, lng, o->lat, o->lng);
             if (d > radius_m || (f && !geo_filter_match(f, o->attrs, o->attrs_len)))

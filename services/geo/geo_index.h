@@ -7,6 +7,9 @@
  * soon as the next bucket cannot beat the k-th best found: a dense cell
  * costs work in proportion to k, not to the objects in the circle.
  *
+ * The unit point of an entry lives (as floats) in its bucket entry only:
+ * a search tests those first, then the exact distance from lat/lng.
+ *
  * Every entry carries a last-writer-wins timestamp `ts` (microseconds) and
  * an absolute wall-clock expiry `expires` (microseconds since the epoch).
  * A delete or a move out of the cell leaves a tombstone (same ts rule), so a
@@ -43,7 +46,6 @@ struct geo_obj {
     uint64_t cellid;         /* the level-12 cell it is in */
     uint64_t ts, expires;
     double lat, lng;
-    double x, y, z;          /* unit point, for cheap chord distances */
     char *attrs;             /* JSON object text or NULL */
     uint32_t attrs_len;
     uint32_t heap_pos;       /* index in the expiry heap */
