@@ -11,7 +11,7 @@
  *   - position updates: Redis GEOADD of one member, geo PUT; updates/s, p99.
  *
  *   bench_geo [--objects N] [--nodes 1|3] [--conns C] [--seconds S]
- *             [--sets dense,sparse] [--redis PATH] [--ringd PATH]
+ *             [--sets dense,sparse] [--replicas R] [--redis PATH] [--ringd PATH]
  * Defaults: 1,000,000 objects, 1 node, 4 connections, 5 s, both sets.
  * Prints a table and BENCH {json} lines. Needs redis-server (scripts/deps.sh
  * --bench); build Release for meaningful numbers. */
@@ -46,10 +46,11 @@ struct opts {
     size_t objects, conns;
     unsigned nodes, seconds;
     const char *sets, *redis, *ringd;
+    const char *replicas;      /* --replicas for ringd (NULL: its default, 2) */
 };
 
 static struct opts opt = {1000000, 4, 1, 5, "dense,sparse", "redis-server",
-                          SR_BINARY_DIR "/tools/ringd/ringd"};
+                          SR_BINARY_DIR "/tools/ringd/ringd", NULL};
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -460,7 +461,11 @@ static int run_set(const struct box *b)
     close(r->fd);
     free(r);
     /* ringd --services geo */
-    static const char *const extra[] = {"--services", "geo", "--log-level", "warn", NULL};
+    const char *extra[] = {"--services", "geo", "--log-level", "warn", NULL, NULL, NULL};
+    if (opt.replicas) {
+        extra[4] = "--replicas";
+        extra[5] = opt.replicas;
+    }
     struct sr_tk_cluster c;
     sr_tk_init(&c, opt.ringd, "local");
     c.extra = extra;
@@ -486,8 +491,9 @@ static int run_set(const struct box *b)
     double r_obj = (double)(rss1 - rss0) * 1024 / (double)opt.objects;
     double r_used = (double)(mem1 - mem0) / (double)opt.objects;
     double g_obj = (double)(grss1 - grss0) * 1024 / (double)opt.objects;
-    printf("\n== %s: %zu objects, ringd x%u, %zu connections, %u s per figure ==\n", b->name,
-           opt.objects, opt.nodes, opt.conns, opt.seconds);
+    printf("\n== %s: %zu objects, ringd x%u (replicas %s), %zu connections, %u s per figure ==\n",
+           b->name, opt.objects, opt.nodes, opt.replicas ? opt.replicas : "default", opt.conns,
+           opt.seconds);
     printf("load: redis %.1f s (pipelined GEOADD x1000), geo %.1f s (%.0f PUT/s, %llu errors)\n",
            rload, gload, (double)load.n / gload, (unsigned long long)load.errors);
     printf("%-28s %12s %12s %8s\n", "figure", "geo", "redis", "ratio");
@@ -541,6 +547,8 @@ int main(int argc, char **argv)
             opt.sets = argv[i + 1];
         else if (strcmp(argv[i], "--redis") == 0)
             opt.redis = argv[i + 1];
+        else if (strcmp(argv[i], "--replicas") == 0)
+            opt.replicas = argv[i + 1];
         else if (strcmp(argv[i], "--ringd") == 0)
             opt.ringd = argv[i + 1];
         else {
