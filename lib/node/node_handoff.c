@@ -133,6 +133,8 @@ static int enqueue(struct sr_node *node, const struct sr_service_def *svc, const
         return SR_ENOMEM;
     k->drop = drop;
     memcpy(k->key, key, k->len = len);
+    if (!node->state->busy_since)
+        node->state->busy_since = sr_time_mono_us();
     push_tail(q, k);
     node->state->st.keys_planned++;
     return 0;
@@ -217,11 +219,22 @@ static void batch_settle(struct ho_batch *b, const struct sr_rpc_result *res)
     free(b);
 }
 
+/* Handoff throughput = records_out / handoff_busy_us. */
+static void busy_check(struct sr_node *node)
+{
+    struct node_state *s = node->state;
+    if (s->busy_since && node_handoff_pending(node) == 0) {
+        s->st.handoff_busy_us += sr_time_mono_us() - s->busy_since;
+        s->busy_since = 0;
+    }
+}
+
 static void batch_done(void *ud, const struct sr_rpc_result *res)
 {
     struct ho_batch *b = ud;
     struct node_ho_queue *q = b->q;
     batch_settle(b, res);
+    busy_check(q->node);
     if (res->status != SR_ECANCELED) {
         pump(q);
         leave_check(q->node);
@@ -303,6 +316,7 @@ static void pump_all(struct sr_node *node)
 {
     for (struct node_ho_queue *q = node->state->queues; q; q = q->next)
         pump(q);
+    busy_check(node);
 }
 
 size_t node_handoff_pending(const struct sr_node *node)

@@ -328,7 +328,7 @@ json_t *node_state_json(struct sr_node *node)
     STAT(records_out); STAT(keys_dropped); STAT(idem_replayed); STAT(idem_busy);
     STAT(idem_evicted); STAT(leave_handoffs); STAT(leave_timeouts); STAT(sync_rounds);
     STAT(sync_keys_pushed); STAT(sync_keys_pulled); STAT(sync_errors); STAT(backup_sent);
-    STAT(backup_won);
+    STAT(backup_won); STAT(handoff_busy_us);
 #undef STAT
     return json_pack("{s:o, s:o, s:I, s:b, s:I}", "services", svcs, "counters", c, "pending",
                      (json_int_t)node_handoff_pending(node), "pass_scheduled",

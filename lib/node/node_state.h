@@ -44,6 +44,7 @@ struct node_state_stats {
     uint64_t leave_handoffs, leave_timeouts;
     uint64_t sync_rounds, sync_keys_pushed, sync_keys_pulled, sync_errors;
     uint64_t backup_sent, backup_won;
+    uint64_t handoff_busy_us;   /* time with handoff work queued or in flight */
 };
 
 struct node_ho_queue;
@@ -65,6 +66,7 @@ struct node_state {
     struct event *ev_leave;
     size_t sync_next;           /* round robin over peers */
     struct repl_op *repl;       /* writes being replicated */
+    sr_time_us busy_since;      /* 0: no handoff work */
 };
 
 /* node_state.c */
