@@ -65,7 +65,11 @@ static void idem_del(struct node_state *s, struct node_idem *d)
 static void idem_trim(struct sr_node *node)
 {
     struct node_state *s = node->state;
-    sr_time_us cut = sr_time_mono_us() - (sr_time_us)node->cfg.state.idem_window_ms * SR_US_PER_MS;
+    sr_time_us now = sr_time_mono_us();
+    sr_time_us window = (sr_time_us)node->cfg.state.idem_window_ms * SR_US_PER_MS;
+    /* The monotonic clock starts near zero at boot: a fresh machine is
+     * younger than the window, and an unsigned cut would wrap. */
+    sr_time_us cut = now > window ? now - window : 0;
     while (s->idem_old && s->idem_old->state != ID_PENDING &&
            (s->idem.count > node->cfg.state.idem_max || s->idem_old->at < cut)) {
         s->st.idem_evicted += s->idem_old->at >= cut;
