@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "swimring/testkit.h"
+#include "bench_redis.h"
 
 #define CONNS_MAX 32
 #define LAT_MAX (1u << 22)
@@ -205,20 +206,6 @@ static long redis_used_memory(struct redis *r)
     return m ? strtol(m + 12, NULL, 10) : -1;
 }
 
-static pid_t redis_start(int port)
-{
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        execlp(opt.redis, opt.redis, "--port", p, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--protected-mode", "no", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
 
 /* ---- closed-loop workers ------------------------------------------------------------------ */
 
@@ -436,19 +423,18 @@ static int run_set(const struct box *b)
     }
     /* redis-server */
     int rport = sr_tk_free_port();
-    pid_t rpid = redis_start(rport);
+    pid_t rpid = bench_redis_start(opt.redis, rport);
     struct redis *r = malloc(sizeof(*r));
-    sr_time_us dl = sr_time_mono_us() + 10 * SR_US_PER_S;
-    while (redis_connect(r, rport) < 0) {
-        if (sr_time_mono_us() >= dl || waitpid(rpid, NULL, WNOHANG) == rpid) {
-            fprintf(stderr, "bench_geo: %s did not start (scripts/deps.sh --bench installs it)\n",
-                    opt.redis);
+    if (rpid < 0 || redis_connect(r, rport) < 0) {
+        fprintf(stderr, "bench_geo: %s did not start (scripts/deps.sh --bench installs it)\n",
+                opt.redis);
+        if (rpid > 0) {
             kill(rpid, SIGKILL);
-            free(r);
-            free(pts);
-            return -1;
+            waitpid(rpid, NULL, 0);
         }
-        usleep(20000);
+        free(r);
+        free(pts);
+        return -1;
     }
     long rss0 = rss_kib(rpid), mem0 = redis_used_memory(r);
     sr_time_us t0 = sr_time_mono_us();

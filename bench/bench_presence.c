@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "presence_store.h"
 #include "swimring/testkit.h"
+#include "bench_redis.h"
 #include "swimring/time.h"
 
 #define RINGD SR_BINARY_DIR "/tools/ringd/ringd"
@@ -209,33 +210,6 @@ static void batch_get_latency(struct sr_tk_cluster *h, uint64_t *p50, uint64_t *
 
 /* ---- redis ------------------------------------------------------------------------------------ */
 
-static pid_t redis_start(int port)
-{
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) { /* wait until it accepts */
-        char addr[32];
-        snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-        int fd = sr_tk_connect(addr);
-        if (fd >= 0) {
-            close(fd);
-            return pid;
-        }
-        usleep(50000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
 
 /* redis-benchmark --csv: "test","rps","avg","min","p50","p95","p99","max" */
 static int redis_bench(int port, int conns, long requests, struct load_result *res)
@@ -334,7 +308,7 @@ int main(void)
     bench_line("presence.heartbeat_3nodes.p99_us", (double)three.p99, "us", conns);
 
     int port = sr_tk_free_port();
-    pid_t rp = redis_start(port);
+    pid_t rp = bench_redis_start("redis-server", port);
     struct load_result red = {0};
     double rbpk = 0;
     if (rp < 0 || redis_bench(port, conns, (long)(one.rps * secs) + 10000, &red) < 0) {
