@@ -26,6 +26,7 @@
 #define SR_SWIM_UDP_READ_BURST 64u                  /* datagrams drained per readiness */
 
 struct event_base;
+struct sr_gossip;
 struct sr_swim_udp;
 
 /* Driver-level counters (the core has its own, see sr_swim_stats). */
@@ -59,7 +60,15 @@ struct sr_swim_udp_opts {
      * sr_swim_encode_state, feed the peer's to sr_swim_merge_state). */
     sr_swim_udp_sync_f external_sync;
     void *external_sync_ud;
+    /* Non-NULL: seal every datagram sent and open every datagram received
+     * with this keyring (gossip_crypto.h); the core then packs datagrams
+     * up to cfg.mtu - SR_GOSSIP_OVERHEAD. Borrowed: must outlive the
+     * driver. Drops are counted in the keyring's stats and logged (at most
+     * one line per SR_SWIM_UDP_GOSSIP_LOG_MS). */
+    struct sr_gossip *gossip;
 };
+
+#define SR_SWIM_UDP_GOSSIP_LOG_MS 10000u /* rejected-datagram log lines: at most one per */
 
 /* sr_swim_udp_new with options (opts NULL = sr_swim_udp_new). */
 SR_API struct sr_swim_udp *sr_swim_udp_new_ex(struct event_base *base,

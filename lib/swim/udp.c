@@ -96,6 +96,8 @@ static void udp_send(void *ctx, const char *to, const void *data, size_t len)
         u->stats.resolve_failed++;
         return;
     }
+    if (!sr_swim_udp_gossip_out(u, &data, &len))
+        return;
     if (sendto(u->fd, data, len, 0, (const struct sockaddr *)&a->ss, a->len) < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
             u->stats.send_eagain++;
@@ -197,7 +199,10 @@ static void udp_on_read(evutil_socket_t fd, short what, void *arg)
             u->stats.filtered++;
             continue;
         }
-        sr_swim_receive(u->swim, from, u->rbuf, (size_t)n);
+        const uint8_t *dg = u->rbuf;
+        size_t dlen = (size_t)n;
+        if (sr_swim_udp_gossip_in(u, from, &dg, &dlen))
+            sr_swim_receive(u->swim, from, dg, dlen);
     }
 }
 
@@ -249,9 +254,12 @@ struct sr_swim_udp *sr_swim_udp_new_ex(struct event_base *base, const struct sr_
     if (getrandom(u->rng, sizeof(u->rng), 0) != (ssize_t)sizeof(u->rng))
         u->rng[0] = sr_time_wall_us() ^ ((uint64_t)getpid() << 32);
     u->rng[1] |= 1; /* xorshift state must not be all zero */
-    e = udp_open(u, listen_addr);
+    struct sr_swim_cfg core_cfg = *cfg;
+    e = sr_swim_udp_gossip_init(u, &core_cfg);
+    if (e == 0)
+        e = udp_open(u, listen_addr);
     if (e == 0) {
-        u->swim = sr_swim_new(cfg, listen_addr, name, &udp_vtab, u, log, &e);
+        u->swim = sr_swim_new(&core_cfg, listen_addr, name, &udp_vtab, u, log, &e);
         if (u->swim)
             SR_INFO(log, "swim_listening", "udp=%s tcp=%s name=%s", listen_addr,
                     u->opts.external_sync ? "external" : listen_addr, name);
@@ -279,6 +287,7 @@ void sr_swim_udp_delete(struct sr_swim_udp *u)
     if (u->fd >= 0)
         close(u->fd);
     sr_swim_delete(u->swim);
+    sr_swim_udp_gossip_free(u);
     free(u->addrs);
     free(u);
 }

@@ -35,6 +35,10 @@ struct sr_swim_udp {
     sr_swim_udp_filter_f filter;
     void *filter_ud;
     struct sr_swim_udp_stats stats;
+    uint8_t *sealbuf;               /* gossip encryption: one sealed datagram */
+    size_t sealcap;
+    sr_time_us gossip_log_at;       /* last rejected-datagram log line (mono) */
+    uint64_t gossip_log_skipped;    /* rejections not logged since */
     uint8_t rbuf[65536];
 };
 
@@ -45,5 +49,14 @@ const struct sr_swim_udp_addr *sr_swim_udp_resolve(struct sr_swim_udp *u, const 
 int sr_swim_udp_sync_listen(struct sr_swim_udp *u, const struct sockaddr *sa, socklen_t len);
 void sr_swim_udp_sync_start(struct sr_swim_udp *u, const char *peer);
 void sr_swim_udp_sync_close_all(struct sr_swim_udp *u);
+
+/* udp_gossip.c: gossip encryption around the core (opts.gossip). */
+int sr_swim_udp_gossip_init(struct sr_swim_udp *u, struct sr_swim_cfg *core_cfg);
+void sr_swim_udp_gossip_free(struct sr_swim_udp *u);
+/* The bytes to send for one core datagram; false: drop it (counted). */
+bool sr_swim_udp_gossip_out(struct sr_swim_udp *u, const void **data, size_t *len);
+/* Open one received datagram in place; false: drop it (counted, logged). */
+bool sr_swim_udp_gossip_in(struct sr_swim_udp *u, const char *from, const uint8_t **data,
+                           size_t *len);
 
 #endif
