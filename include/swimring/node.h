@@ -114,6 +114,11 @@ SR_API size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_
 
 #define SR_ENDPOINT_IDEMPOTENT 0x1u /* may be retried after it may have run */
 #define SR_ENDPOINT_WRITE 0x2u      /* changes state: replicated before the answer */
+/* Never send a backup request for it (state.backup_reads): a held answer
+ * (long poll) or a read only the owner can answer. Idempotent reads of
+ * services with replicas >= 2 are otherwise backed up to a replica when the
+ * owner is slow. */
+#define SR_ENDPOINT_NO_BACKUP 0x4u
 
 /* What a handler on the owner sees. Pointers valid during the call only. */
 struct sr_node_request {
@@ -133,7 +138,7 @@ typedef void (*sr_node_handler_f)(void *ud, struct sr_node_reply *reply,
 
 struct sr_endpoint_def {
     const char *name;         /* e.g. "get"; [a-z0-9_.-], <= 63 bytes */
-    uint32_t flags;           /* SR_ENDPOINT_IDEMPOTENT */
+    uint32_t flags;           /* SR_ENDPOINT_IDEMPOTENT, _WRITE, _NO_BACKUP */
     sr_node_handler_f handler;
     /* HTTP binding (optional: NULL method = RPC only). The key is the path
      * segment named {key}; the body is passed as is. */

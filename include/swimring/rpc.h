@@ -61,6 +61,11 @@ struct sr_rpc_reply;
 
 /* Request flags (carried on the wire). */
 #define SR_RPC_IDEMPOTENT 0x1u
+/* A backup read (lib/node): the receiver answers from its own copy of the
+ * key (it must be in the key's replica set by its own ring) and never
+ * forwards it to the owner. A node that does not know the bit forwards it
+ * as usual: slower, still correct. */
+#define SR_RPC_REPLICA_READ 0x2u
 
 struct sr_rpc_cfg {
     uint32_t max_frame;          /* largest frame payload accepted or sent, bytes */
@@ -125,7 +130,7 @@ struct sr_rpc_call_args {
     size_t body_len;
     uint32_t timeout_ms;    /* > 0: the deadline, also sent to the peer */
     uint32_t hops;          /* times already forwarded */
-    uint32_t flags;         /* SR_RPC_IDEMPOTENT */
+    uint32_t flags;         /* SR_RPC_IDEMPOTENT, SR_RPC_REPLICA_READ */
     const void *rid;        /* client request id (idempotency key), or NULL */
     size_t rid_len;         /* <= SR_RPC_RID_MAX (64) */
 };

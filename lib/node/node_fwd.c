@@ -14,7 +14,9 @@
  *   SR_ENOTOWNER, SR_EBUSY from a peer   short pause (or a ring change)
  *   SR_ETIMEDOUT                         none: the deadline has passed
  * A call's callback runs exactly once: with the handler's answer, a final
- * error, SR_ETIMEDOUT at the deadline, or SR_ECANCELED when the node goes. */
+ * error, SR_ETIMEDOUT at the deadline, or SR_ECANCELED when the node goes.
+ * An idempotent read may also be answered by a backup request to a replica
+ * (node_backup.c) when the owner is slow. */
 #include <stdlib.h>
 #include <string.h>
 #include <event2/event.h>
@@ -74,14 +76,20 @@ static void call_free(struct node_call *c)
         event_free(c->ev);
     if (c->ev_deadline)
         event_free(c->ev_deadline);
-    if (c->local)
-        c->local->call = NULL; /* the handler's late answer is dropped */
+    if (c->ev_backup)
+        event_free(c->ev_backup);
     free(c);
 }
 
+void node_call_release(struct node_call *c)
+{
+    if (c->completed && !c->rpc_pending && !c->bk_pending)
+        call_free(c);
+}
+
 /* Complete a call: exactly once, then it is gone. */
-static void call_done(struct node_call *c, int status, const uint8_t *body, size_t len,
-                      const char *served_by)
+void node_call_done(struct node_call *c, int status, const uint8_t *body, size_t len,
+                    const char *served_by)
 {
     struct sr_node *node = c->node;
     struct sr_node_result r = {status, body, len, served_by};
@@ -89,6 +97,11 @@ static void call_done(struct node_call *c, int status, const uint8_t *body, size
     c->completed = true;
     evtimer_del(c->ev);
     evtimer_del(c->ev_deadline);
+    if (c->local) { /* the handler's late answer is dropped */
+        c->local->call = NULL;
+        c->local = NULL;
+    }
+    node_backup_stop(c);
     node_fwd_count(node, c, status);
     if (c->cb)
         c->cb(c->ud, &r);
@@ -96,11 +109,10 @@ static void call_done(struct node_call *c, int status, const uint8_t *body, size
      * makes that soon). */
     if (c->rpc_pending)
         (void)sr_rpc_cancel(node->rpc, c->rpc_id);
-    else
-        call_free(c);
+    node_call_release(c);
 }
 
-static uint32_t call_left_ms(const struct node_call *c)
+uint32_t node_call_left_ms(const struct node_call *c)
 {
     sr_time_us now = sr_time_mono_us();
     return now >= c->deadline ? 0 : (uint32_t)((c->deadline - now + 999) / 1000);
@@ -121,7 +133,7 @@ static void call_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    call_done(arg, SR_ETIMEDOUT, NULL, 0, NULL);
+    node_call_done(arg, SR_ETIMEDOUT, NULL, 0, NULL);
 }
 
 /* Wait before the next try: until the ring changes (ring = true) or a short
@@ -129,9 +141,9 @@ static void call_on_deadline(evutil_socket_t fd, short what, void *arg)
 static void call_retry(struct node_call *c, int why, bool ring)
 {
     struct sr_node *node = c->node;
-    uint32_t left = call_left_ms(c);
+    uint32_t left = node_call_left_ms(c);
     if (c->tries >= c->max_tries || left == 0) {
-        call_done(c, why, NULL, 0, NULL);
+        node_call_done(c, why, NULL, 0, NULL);
         return;
     }
     node->fst.retries++;
@@ -146,13 +158,14 @@ static void call_rpc_done(void *ud, const struct sr_rpc_result *res)
 {
     struct node_call *c = ud;
     c->rpc_pending = false;
-    if (c->completed) { /* completed meanwhile (deadline, node deleted) */
-        call_free(c);
+    if (c->completed) { /* completed meanwhile (deadline, backup, node deleted) */
+        node_call_release(c);
         return;
     }
     int st = res->status;
     if (res->remote && st != SR_ENOTOWNER && st != SR_EBUSY) {
-        call_done(c, st, res->body, res->body_len, c->target);
+        node_backup_sample(c->node, c->ep, sr_time_mono_us() - c->try_at);
+        node_call_done(c, st, res->body, res->body_len, c->target);
         return;
     }
     bool idem = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) != 0;
@@ -163,7 +176,7 @@ static void call_rpc_done(void *ud, const struct sr_rpc_result *res)
     else if (st == SR_ECONNLOST && idem)
         call_retry(c, st, false);  /* redial after a pause; a dead owner then says unreachable */
     else
-        call_done(c, st, NULL, 0, NULL); /* timed out, or maybe ran and not idempotent */
+        node_call_done(c, st, NULL, 0, NULL); /* timed out, or maybe ran and not idempotent */
 }
 
 static void call_forward(struct node_call *c, const char *owner)
@@ -172,7 +185,7 @@ static void call_forward(struct node_call *c, const char *owner)
     struct sr_rpc_call_args a = {
         .service = c->ep->svc->name, .endpoint = c->ep->def->name, .key = c->key,
         .key_len = c->key_len, .body = c->body, .body_len = c->body_len,
-        .timeout_ms = call_left_ms(c), .hops = c->hops + 1,
+        .timeout_ms = node_call_left_ms(c), .hops = c->hops + 1,
         .flags = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) ? SR_RPC_IDEMPOTENT : 0,
         .rid = c->rid_len ? c->rid : NULL, .rid_len = c->rid_len};
     snprintf(c->target, sizeof(c->target), "%s", owner);
@@ -185,18 +198,18 @@ static void call_forward(struct node_call *c, const char *owner)
     if (rc == SR_EFULL) /* too much queued to that peer: shed */
         call_retry(c, SR_EBUSY, false);
     else
-        call_done(c, rc, NULL, 0, NULL);
+        node_call_done(c, rc, NULL, 0, NULL);
 }
 
 static void call_local(struct node_call *c)
 {
     struct sr_node *node = c->node;
     struct sr_node_request q = {c->ep->svc->name, c->ep->def->name, c->key, c->key_len, c->body,
-                                c->body_len, call_left_ms(c), c->hops > 0,
+                                c->body_len, node_call_left_ms(c), c->hops > 0,
                                 c->rid_len ? c->rid : NULL, c->rid_len};
     struct sr_node_reply *r = node_reply_new(node, c->ep, &q);
     if (!r) {
-        call_done(c, SR_ENOMEM, NULL, 0, NULL);
+        node_call_done(c, SR_ENOMEM, NULL, 0, NULL);
         return;
     }
     r->call = c;
@@ -207,8 +220,8 @@ static void call_local(struct node_call *c)
 static void call_try(struct node_call *c)
 {
     struct sr_node *node = c->node;
-    if (call_left_ms(c) == 0) {
-        call_done(c, SR_ETIMEDOUT, NULL, 0, NULL);
+    if (node_call_left_ms(c) == 0) {
+        node_call_done(c, SR_ETIMEDOUT, NULL, 0, NULL);
         return;
     }
     c->tries++;
@@ -218,17 +231,22 @@ static void call_try(struct node_call *c)
     else if (strcmp(owner, node->self) == 0)
         call_local(c);
     else if (c->hops >= node->cfg.forward.max_hops)
-        call_done(c, SR_ENOTOWNER, NULL, 0, NULL);
+        node_call_done(c, SR_ENOTOWNER, NULL, 0, NULL);
     else if (node_fault_drop(node, owner))
         call_retry(c, SR_EUNREACH, true); /* injected: as if unreachable */
     else if (!c->delayed && node_fault_delay_ms(node, owner)) {
         uint32_t ms = node_fault_delay_ms(node, owner); /* injected delay, then this try */
         c->delayed = true;
         c->tries--;
+        c->try_at = sr_time_mono_us(); /* the delay stands for a slow link: it counts */
+        node_backup_arm(c);
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         evtimer_add(c->ev, &tv);
     } else {
+        if (!c->delayed)
+            c->try_at = sr_time_mono_us();
         c->delayed = false;
+        node_backup_arm(c);
         call_forward(c, owner);
     }
 }
@@ -277,7 +295,7 @@ int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *ke
         call_free(c);
         return SR_ENOMEM;
     }
-    uint32_t ms = call_left_ms(c);
+    uint32_t ms = node_call_left_ms(c);
     struct timeval dl = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(c->ev_deadline, &dl);
     c->next = node->calls;
@@ -365,9 +383,11 @@ void node_reply_finish(struct sr_node_reply *r, int status, const void *body, si
         node_idem_finish(r->node, r, status, body, len);
     if (r->rpc)
         (void)sr_rpc_respond(r->rpc, status, body, len);
-    else if (r->call) {
+    else if (r->call && r->backup) {
+        node_backup_local_done(r->call, status, body, len);
+    } else if (r->call) {
         r->call->local = NULL;
-        call_done(r->call, status, body, len, r->node->self);
+        node_call_done(r->call, status, body, len, r->node->self);
     }
     sr_buf_destroy(&r->recs);
     free(r);
@@ -397,6 +417,10 @@ static void fwd_serve(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_
         return;
     }
     node->fst.received++;
+    if (req->flags & SR_RPC_REPLICA_READ) { /* a backup read: our own copy answers */
+        node_backup_serve(node, ep, reply, req);
+        return;
+    }
     const char *owner = sr_ring_lookup(node->ring, req->key, req->key_len);
     if (owner && strcmp(owner, node->self) != 0) {
         /* Our ring says someone else: forward once more, or give up. */
@@ -438,7 +462,7 @@ int node_start_fwd(struct sr_node *node, char *msg, size_t msglen)
 void node_stop_fwd(struct sr_node *node)
 {
     while (node->calls)
-        call_done(node->calls, SR_ECANCELED, NULL, 0, NULL);
+        node_call_done(node->calls, SR_ECANCELED, NULL, 0, NULL);
 }
 
 int sr_node_call(struct sr_node *node, const char *service, const char *endpoint, const void *key,

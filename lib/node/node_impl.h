@@ -20,6 +20,17 @@ struct event;
 
 enum node_kill { NODE_KILL_OFF, NODE_KILL_DROP, NODE_KILL_REJECT, NODE_KILL_LOG };
 
+/* Recent latency of an endpoint's answered forwards, for the backup-read
+ * delay (node_backup.c): counts per bucket, bucket i holding samples up to
+ * 100 us * 2^(i/3) (the last one everything above, 5.2 s); halved when the
+ * total reaches NODE_LAT_WINDOW, so old samples fade. */
+#define NODE_LAT_BUCKETS 48
+#define NODE_LAT_WINDOW 1024
+struct node_lat_est {
+    uint32_t count[NODE_LAT_BUCKETS];
+    uint32_t total;
+};
+
 /* A registered endpoint: limits, kill switch, counters. */
 struct node_ep {
     const struct sr_service_def *svc;
@@ -34,6 +45,7 @@ struct node_ep {
         killed_log, kill_log_errors;
     uint64_t local, forwarded, ok, failed, retryable, rejected;
     uint64_t lat_count, lat_sum_us, lat_bucket[16]; /* forwarded request latency */
+    struct node_lat_est owner_lat; /* the owner's answers, for backup reads */
 };
 
 /* Forwarding counters. */

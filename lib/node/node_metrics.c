@@ -7,6 +7,7 @@
 #include "swimring/error.h"
 #include <jansson.h>
 #include "node_fwd.h"
+#include "node_state.h"
 
 /* Upper bounds of the forward latency histogram, microseconds. */
 static const uint32_t lat_le_us[15] = {50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000,
@@ -188,12 +189,38 @@ static int fwd_metrics(struct sr_node *node, struct sr_buf *b)
     return rc;
 }
 
+/* Backup reads: node-wide counters, and the current delay of every
+ * endpoint that may be backed up. */
+static int backup_metrics(struct sr_node *node, struct sr_buf *b)
+{
+    const struct node_state_stats *t = &node->state->st;
+    int rc = family(b, "swimring_backup_requests_total", "counter",
+                    "Backup requests for slow reads: sent and won (answered first) here as "
+                    "the entry node, served and refused here as the replica.");
+    rc |= sr_buf_printf(b, "swimring_backup_requests_total{event=\"sent\"} %" PRIu64 "\n"
+                           "swimring_backup_requests_total{event=\"won\"} %" PRIu64 "\n"
+                           "swimring_backup_requests_total{event=\"served\"} %" PRIu64 "\n"
+                           "swimring_backup_requests_total{event=\"refused\"} %" PRIu64 "\n",
+                        t->backup_sent, t->backup_won, t->backup_served, t->backup_refused);
+    rc |= family(b, "swimring_backup_delay_seconds", "gauge",
+                 "How long a forwarded read waits for its owner before a backup goes to a replica.");
+    for (size_t i = 0; i < node->nep; i++) {
+        const struct node_ep *e = &node->ep[i];
+        if (node_backup_ep_ok(node, e))
+            rc |= sr_buf_printf(b, "swimring_backup_delay_seconds{" EPL "} %.6f\n", e->svc->name,
+                                e->def->name, (double)node_backup_delay_us(node, e) / 1e6);
+    }
+    return rc;
+}
+
 int node_metrics_write(struct sr_node *node, struct sr_buf *out)
 {
     int rc = swim_metrics(node, out);
     rc |= ring_metrics(node, out);
     rc |= ep_metrics(node, out);
     rc |= fwd_metrics(node, out);
+    if (node->state)
+        rc |= backup_metrics(node, out);
     return rc ? SR_ENOMEM : 0;
 }
 

@@ -1,11 +1,13 @@
 /* Service state: lifecycle, the batch format, the merge handler that
  * replicas and new owners run, replica sets, and /admin/state. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include "swimring/error.h"
+#include "node_fwd.h"
 #include "node_state.h"
 
 /* ---- per service ---------------------------------------------------------- */
@@ -303,6 +305,26 @@ static int count_key(void *arg, const void *key, size_t len)
     return 0;
 }
 
+/* Per endpoint that may be backed up: the current delay and the owner
+ * answers it comes from ("service/endpoint": {...}). */
+static json_t *backup_json(struct sr_node *node)
+{
+    json_t *o = json_object();
+    char name[2 * 64 + 2];
+    for (size_t i = 0; i < node->nep; i++) {
+        const struct node_ep *e = &node->ep[i];
+        if (!node_backup_ep_ok(node, e))
+            continue;
+        snprintf(name, sizeof name, "%s/%s", e->svc->name, e->def->name);
+        json_object_set_new(o, name, json_pack("{s:I, s:I, s:I}", "delay_us",
+                                               (json_int_t)node_backup_delay_us(node, e),
+                                               "p95_us",
+                                               (json_int_t)node_lat_quantile_us(&e->owner_lat, 950),
+                                               "samples", (json_int_t)e->owner_lat.total));
+    }
+    return o;
+}
+
 json_t *node_state_json(struct sr_node *node)
 {
     const struct node_state_stats *t = &node->state->st;
@@ -328,10 +350,10 @@ json_t *node_state_json(struct sr_node *node)
     STAT(records_out); STAT(keys_dropped); STAT(idem_replayed); STAT(idem_busy);
     STAT(idem_evicted); STAT(leave_handoffs); STAT(leave_timeouts); STAT(sync_rounds);
     STAT(sync_keys_pushed); STAT(sync_keys_pulled); STAT(sync_errors); STAT(backup_sent);
-    STAT(backup_won); STAT(handoff_busy_us);
+    STAT(backup_won); STAT(backup_served); STAT(backup_refused); STAT(handoff_busy_us);
 #undef STAT
-    return json_pack("{s:o, s:o, s:I, s:b, s:I}", "services", svcs, "counters", c, "pending",
+    return json_pack("{s:o, s:o, s:I, s:b, s:I, s:o}", "services", svcs, "counters", c, "pending",
                      (json_int_t)node_handoff_pending(node), "pass_scheduled",
                      evtimer_pending(node->state->ev_pass, NULL) != 0, "request_ids",
-                     (json_int_t)node->state->idem.count);
+                     (json_int_t)node->state->idem.count, "backup", backup_json(node));
 }

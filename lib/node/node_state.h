@@ -31,6 +31,7 @@ struct sr_node_reply {
     sr_time_us deadline;        /* monotonic */
     struct sr_buf recs;         /* records from sr_node_reply_record (bins) */
     bool has_recs, applied, tracked; /* tracked: holds a pending request id */
+    bool backup;                /* a backup read served here for r->call */
     size_t key_len, rid_len;
     uint8_t rid[SR_RPC_RID_MAX];
     uint8_t key[];
@@ -43,7 +44,8 @@ struct node_state_stats {
     uint64_t idem_replayed, idem_busy, idem_evicted;
     uint64_t leave_handoffs, leave_timeouts;
     uint64_t sync_rounds, sync_keys_pushed, sync_keys_pulled, sync_errors;
-    uint64_t backup_sent, backup_won;
+    uint64_t backup_sent, backup_won;   /* entry: backups sent, ... answered first */
+    uint64_t backup_served, backup_refused; /* replica: backups answered, refused */
     uint64_t handoff_busy_us;   /* time with handoff work queued or in flight */
 };
 

@@ -246,7 +246,8 @@ static const struct sr_endpoint_def endpoints[] = {
     {"end", SR_ENDPOINT_IDEMPOTENT | SR_ENDPOINT_WRITE, on_end, NULL, NULL, NULL},
     {"get", SR_ENDPOINT_IDEMPOTENT, on_get, NULL, NULL, NULL},
     {"mget", SR_ENDPOINT_IDEMPOTENT, on_mget, NULL, NULL, NULL},
-    {"poll", SR_ENDPOINT_IDEMPOTENT, presence_on_poll, NULL, NULL, NULL},
+    /* a held poll: the subscription lives on the owner only */
+    {"poll", SR_ENDPOINT_IDEMPOTENT | SR_ENDPOINT_NO_BACKUP, presence_on_poll, NULL, NULL, NULL},
 };
 
 /* ---- HTTP: heartbeat, delete, get ---------------------------------------------------- */

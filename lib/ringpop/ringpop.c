@@ -1,0 +1,545 @@
+/* The ringpop driver: binds the SWIM core to TChannel calls.
+ *
+ * The core thinks in datagrams; ringpop in request/response calls. The
+ * translation (datagram types from lib/swim/wire.h):
+ *   core sends PING/GOSSIP to X  -> call X /protocol/ping; the response's
+ *                                   changes come back as an ACK (GOSSIP)
+ *   core sends PING_REQ to R     -> call R /protocol/ping-req; pingStatus
+ *                                   true -> ACK, false -> NACK
+ *   /protocol/ping from X        -> a PING from X; the ACK the core sends
+ *                                   back at once is the response
+ *   /protocol/ping-req from X    -> a PING_REQ from X; the core's later ACK
+ *                                   or NACK to X is the response
+ *   /protocol/join               -> answered here from the member table;
+ *                                   the joiner's record is fed as GOSSIP
+ *   join responses               -> their membership fed as GOSSIP
+ * Full sync is ringpop's: a ping whose checksum differs from ours while we
+ * have nothing to say is answered with every member, and we join the
+ * sender (reverse full sync, at most max_reverse_syncs at once). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ringpop/rp_impl.h"
+#include "swimring/error.h"
+#include "swimring/time.h"
+
+void sr_ringpop_cfg_default(struct sr_ringpop_cfg *cfg)
+{
+    *cfg = (struct sr_ringpop_cfg){
+        .suspect_ms = 5000, .faulty_ms = 24 * 3600 * 1000, .tombstone_ms = 60000,
+        .join_size = 6, .max_reverse_syncs = 5,
+    };
+}
+
+uint64_t rp_self_inc(struct sr_ringpop *rp)
+{
+    struct sr_swim_member_info m;
+    return sr_swim_member(rp->swim, rp->self, &m) == 0 ? m.incarnation : 0;
+}
+
+static uint64_t inc_of(struct sr_ringpop *rp, const char *addr)
+{
+    struct sr_swim_member_info m;
+    return sr_swim_member(rp->swim, addr, &m) == 0 ? m.incarnation : 0;
+}
+
+/* ---- vtab ---------------------------------------------------------------- */
+
+static sr_time_us vt_now(void *ctx)
+{
+    (void)ctx;
+    return sr_time_mono_us();
+}
+
+static uint64_t vt_random(void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)random() << 33 ^ (uint64_t)random() << 2 ^ (uint64_t)random();
+}
+
+static void vt_schedule(void *ctx, sr_time_us at)
+{
+    struct sr_ringpop *rp = ctx;
+    sr_time_us now = sr_time_mono_us();
+    sr_time_us d = at > now ? at - now : 0;
+    struct timeval tv = {(time_t)(d / 1000000), (suseconds_t)(d % 1000000)};
+    evtimer_add(rp->tick_ev, &tv);
+}
+
+static void ring_sync(struct sr_ringpop *rp, const struct sr_swim_member_info *m)
+{
+    if (m->status == SR_SWIM_ALIVE || m->status == SR_SWIM_SUSPECT)
+        sr_ring_add(rp->ring, m->addr, 1.0);
+    else
+        sr_ring_remove(rp->ring, m->addr);
+}
+
+static void vt_event(void *ctx, const struct sr_swim_event *ev)
+{
+    struct sr_ringpop *rp = ctx;
+    if (ev->member == NULL)
+        return;
+    if (ev->type == SR_SWIM_EV_REMOVED)
+        sr_ring_remove(rp->ring, ev->member->addr);
+    else
+        ring_sync(rp, ev->member);
+}
+
+/* The changes of a decoded datagram as a JSON array. */
+static json_t *changes_of(struct sr_ringpop *rp, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char src[SR_SWIM_ADDR_MAX];
+        const char *source = rp->self;
+        if (rp->ups[i].from && rp->ups[i].from_len < sizeof(src)) {
+            snprintf(src, sizeof(src), "%.*s", (int)rp->ups[i].from_len, rp->ups[i].from);
+            source = src;
+        }
+        json_array_append_new(a, sr_rp_update_to_change(&rp->ups[i], source,
+                                                        inc_of(rp, source)));
+    }
+    return a;
+}
+
+static char *ping_body(struct sr_ringpop *rp, json_t *changes, const char *target)
+{
+    json_t *o = json_pack("{s:I, s:o, s:s, s:I}", "checksum", (json_int_t)sr_rp_checksum(rp->swim),
+                          "changes", changes, "source", rp->self, "sourceIncarnationNumber",
+                          (json_int_t)rp_self_inc(rp));
+    if (o && target)
+        json_object_set_new(o, "target", json_string(target));
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+static struct rp_inbound *find_inbound(struct sr_ringpop *rp, const char *to, uint64_t seq)
+{
+    for (int i = 0; i < RP_INBOUND_MAX; i++)
+        if (rp->inbound[i].used && rp->inbound[i].seq == seq && strcmp(rp->inbound[i].from, to) == 0)
+            return &rp->inbound[i];
+    return NULL;
+}
+
+static void vt_send(void *ctx, const char *to, const void *data, size_t len)
+{
+    struct sr_ringpop *rp = ctx;
+    struct sr_swim_msg m;
+    if (sr_swim_wire_decode(data, len, &m, rp->ups, rp->capups) != 0)
+        return;
+    if ((m.type == SR_SWIM_MSG_ACK) && rp->cap_active && m.seq == rp->cap_seq &&
+        strcmp(to, rp->cap_to) == 0) {
+        sr_buf_reset(&rp->cap);
+        sr_buf_append(&rp->cap, data, len);
+        rp->cap_done = true;
+        return;
+    }
+    if (m.type == SR_SWIM_MSG_ACK || m.type == SR_SWIM_MSG_NACK) {
+        struct rp_inbound *in = find_inbound(rp, to, m.seq);
+        if (in == NULL)
+            return;
+        json_t *o = json_pack("{s:o, s:b, s:s}", "changes", changes_of(rp, m.nupdates),
+                              "pingStatus", m.type == SR_SWIM_MSG_ACK, "target", in->target);
+        rp_respond_json(in->conn, in->id, o);
+        in->used = false;
+        return;
+    }
+    if (rp->gossip_stopped && m.type == SR_SWIM_MSG_GOSSIP)
+        return;
+    char target[SR_SWIM_ADDR_MAX] = "";
+    if (m.type == SR_SWIM_MSG_PING_REQ && m.target_len < sizeof(target))
+        snprintf(target, sizeof(target), "%.*s", (int)m.target_len, m.target);
+    char *body = ping_body(rp, changes_of(rp, m.nupdates),
+                           m.type == SR_SWIM_MSG_PING_REQ ? target : NULL);
+    if (body == NULL)
+        return;
+    if (m.type == SR_SWIM_MSG_PING_REQ)
+        rp_call(rp, to, "/protocol/ping-req", body, RP_K_PING_REQ, m.seq, target);
+    else
+        rp_call(rp, to, "/protocol/ping", body,
+                m.type == SR_SWIM_MSG_PING ? RP_K_PING : RP_K_GOSSIP, m.seq, NULL);
+    free(body);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd, (void)what;
+    struct sr_ringpop *rp = ud;
+    if (rp->started && !rp->gossip_stopped)
+        sr_swim_tick(rp->swim);
+}
+
+void rp_kick(struct sr_ringpop *rp)
+{
+    if (rp->started)
+        sr_swim_tick(rp->swim);
+}
+
+/* ---- feeding the core ---------------------------------------------------- */
+
+static void feed(struct sr_ringpop *rp, const char *from, uint32_t type, uint64_t seq,
+                 const json_t *changes, const char *target)
+{
+    if (sr_rp_changes_to_datagram(&rp->dgram, type, seq, sr_swim_checksum(rp->swim), changes,
+                                  target, RP_CALL_TIMEOUT_MS, &rp->stats.drops) == 0)
+        sr_swim_receive(rp->swim, from, rp->dgram.data, rp->dgram.len);
+}
+
+static void start_core(struct sr_ringpop *rp)
+{
+    if (rp->started)
+        return;
+    rp->started = true;
+    sr_swim_start(rp->swim);
+}
+
+static void apply_membership(struct sr_ringpop *rp, const char *from, const json_t *membership)
+{
+    feed(rp, from, SR_SWIM_MSG_GOSSIP, 0, membership, NULL);
+}
+
+static void send_join(struct sr_ringpop *rp, const char *peer, enum rp_kind kind)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:i}", "app", "ringpop", "source", rp->self,
+                          "incarnationNumber", (json_int_t)rp_self_inc(rp), "timeout", 1000);
+    struct sr_swim_member_info me;
+    if (o && sr_swim_member(rp->swim, rp->self, &me) == 0 && me.nlabels > 0) {
+        json_t *l = json_object();
+        for (size_t i = 0; i < me.nlabels; i++)
+            json_object_set_new(l, me.labels[i].key, json_string(me.labels[i].value));
+        json_object_set_new(o, "labels", l);
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (s && rp_call(rp, peer, "/protocol/join", s, kind, 0, NULL) == 0) {
+        if (kind == RP_K_JOIN)
+            rp->joins_pending++;
+        else
+            rp->reverse_pending++;
+    }
+    free(s);
+}
+
+static void join_cluster(struct sr_ringpop *rp)
+{
+    /* up to join_size random seeds other than ourselves */
+    size_t n = rp->nhosts, picked = 0;
+    char **order = calloc(n ? n : 1, sizeof(*order));
+    for (size_t i = 0; order && i < n; i++)
+        if (strcmp(rp->hosts[i], rp->self) != 0)
+            order[picked++] = rp->hosts[i];
+    for (size_t i = picked; i > 1; i--) {
+        size_t j = (size_t)random() % i;
+        char *t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+    for (size_t i = 0; i < picked && i < rp->cfg.join_size; i++)
+        send_join(rp, order[i], RP_K_JOIN);
+    free(order);
+    if (rp->joins_pending == 0)
+        start_core(rp);
+}
+
+/* ---- responses to our calls ---------------------------------------------- */
+
+static json_t *parse_body(const struct sr_tch_call *c)
+{
+    if (c->arg[2].len == 0)
+        return NULL;
+    return json_loadb((const char *)c->arg[2].data, c->arg[2].len, JSON_REJECT_DUPLICATES, NULL);
+}
+
+void rp_on_response(struct rp_call *k, struct sr_tch_call *res)
+{
+    struct sr_ringpop *rp = k->rp;
+    json_t *b = parse_body(res);
+    if (b == NULL || !json_is_object(b)) {
+        rp->stats.bad_bodies++;
+        json_decref(b);
+        rp_on_call_failed(k);
+        return;
+    }
+    const json_t *changes = json_object_get(b, "changes");
+    switch (k->kind) {
+    case RP_K_PING:
+        feed(rp, k->peer, SR_SWIM_MSG_ACK, k->seq, changes, NULL);
+        break;
+    case RP_K_GOSSIP:
+        feed(rp, k->peer, SR_SWIM_MSG_GOSSIP, 0, changes, NULL);
+        break;
+    case RP_K_PING_REQ:
+        feed(rp, k->peer,
+             json_is_true(json_object_get(b, "pingStatus")) ? SR_SWIM_MSG_ACK : SR_SWIM_MSG_NACK,
+             k->seq, changes, NULL);
+        break;
+    case RP_K_JOIN:
+    case RP_K_REVERSE_JOIN:
+        apply_membership(rp, k->peer, json_object_get(b, "membership"));
+        rp_on_call_failed(k); /* same bookkeeping as a finished join */
+        break;
+    }
+    json_decref(b);
+}
+
+void rp_on_call_failed(struct rp_call *k)
+{
+    struct sr_ringpop *rp = k->rp;
+    if (k->kind == RP_K_JOIN && rp->joins_pending > 0 && --rp->joins_pending == 0)
+        start_core(rp);
+    if (k->kind == RP_K_REVERSE_JOIN && rp->reverse_pending > 0)
+        rp->reverse_pending--;
+}
+
+void rp_conn_gone(struct sr_ringpop *rp, struct rp_conn *c)
+{
+    for (int i = 0; i < RP_INBOUND_MAX; i++)
+        if (rp->inbound[i].conn == c)
+            rp->inbound[i].used = false;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+struct members_ud {
+    json_t *a;
+    const char *source;
+    uint64_t source_inc;
+};
+
+static void member_change(void *ud, const struct sr_swim_member_info *m)
+{
+    struct members_ud *u = ud;
+    json_t *c = json_pack("{s:s, s:s, s:I}", "address", m->addr, "status",
+                          sr_rp_status_name(m->status), "incarnationNumber",
+                          (json_int_t)m->incarnation);
+    if (c == NULL)
+        return;
+    if (u->source) {
+        json_object_set_new(c, "source", json_string(u->source));
+        json_object_set_new(c, "sourceIncarnationNumber", json_integer((json_int_t)u->source_inc));
+    }
+    if (m->nlabels > 0) {
+        json_t *l = json_object();
+        for (size_t i = 0; i < m->nlabels; i++)
+            json_object_set_new(l, m->labels[i].key, json_string(m->labels[i].value));
+        json_object_set_new(c, "labels", l);
+    }
+    json_array_append_new(u->a, c);
+}
+
+json_t *rp_member_changes(struct sr_ringpop *rp, bool with_source)
+{
+    struct members_ud u = {json_array(), with_source ? rp->self : NULL, rp_self_inc(rp)};
+    sr_swim_foreach(rp->swim, member_change, &u);
+    return u.a;
+}
+
+static void on_join(struct rp_conn *c, const struct sr_tch_call *call, const json_t *b)
+{
+    struct sr_ringpop *rp = c->rp;
+    const char *src = json_string_value(json_object_get(b, "source"));
+    const json_t *inc = json_object_get(b, "incarnationNumber");
+    if (src == NULL || !json_is_integer(inc)) {
+        rp->stats.bad_bodies++;
+        rp_respond(c, call->id, 1, "{\"message\":\"join: source and incarnationNumber required\"}");
+        return;
+    }
+    json_t *me = json_pack("{s:s, s:s, s:O, s:s}", "address", src, "status", "alive",
+                           "incarnationNumber", inc, "source", src);
+    const json_t *labels = json_object_get(b, "labels");
+    if (me && json_is_object(labels))
+        json_object_set(me, "labels", (json_t *)labels);
+    json_t *one = json_array();
+    json_array_append_new(one, me);
+    feed(rp, src, SR_SWIM_MSG_GOSSIP, 0, one, NULL);
+    json_decref(one);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:I}", "app", "ringpop", "coordinator", rp->self,
+                          "membership", rp_member_changes(rp, true), "membershipChecksum",
+                          (json_int_t)sr_rp_checksum(rp->swim));
+    rp_respond_json(c, call->id, o);
+}
+
+static void on_ping(struct rp_conn *c, const struct sr_tch_call *call, const json_t *b)
+{
+    struct sr_ringpop *rp = c->rp;
+    const char *src = json_string_value(json_object_get(b, "source"));
+    if (src == NULL || strlen(src) >= SR_SWIM_ADDR_MAX)
+        src = c->peer;
+    uint64_t seq = ++rp->next_seq;
+    rp->cap_active = true;
+    rp->cap_done = false;
+    rp->cap_seq = seq;
+    snprintf(rp->cap_to, sizeof(rp->cap_to), "%s", src);
+    feed(rp, src, SR_SWIM_MSG_PING, seq, json_object_get(b, "changes"), NULL);
+    rp->cap_active = false;
+    size_t n = 0;
+    struct sr_swim_msg m;
+    if (rp->cap_done && sr_swim_wire_decode(rp->cap.data, rp->cap.len, &m, rp->ups, rp->capups) == 0)
+        n = m.nupdates;
+    json_t *changes = changes_of(rp, n);
+    const json_t *cs = json_object_get(b, "checksum");
+    uint32_t mine = sr_rp_checksum(rp->swim);
+    if (n == 0 && json_is_integer(cs) && (uint64_t)json_integer_value(cs) != mine) {
+        /* views differ and no news explains it: full sync both ways */
+        json_decref(changes);
+        changes = rp_member_changes(rp, true);
+        if (rp->reverse_pending < rp->cfg.max_reverse_syncs)
+            send_join(rp, src, RP_K_REVERSE_JOIN);
+    }
+    json_t *o = json_pack("{s:o, s:I, s:s, s:I}", "changes", changes, "checksum",
+                          (json_int_t)mine, "source", rp->self, "sourceIncarnationNumber",
+                          (json_int_t)rp_self_inc(rp));
+    rp_respond_json(c, call->id, o);
+}
+
+static void on_ping_req(struct rp_conn *c, const struct sr_tch_call *call, const json_t *b)
+{
+    struct sr_ringpop *rp = c->rp;
+    const char *src = json_string_value(json_object_get(b, "source"));
+    const char *target = json_string_value(json_object_get(b, "target"));
+    if (src == NULL || strlen(src) >= SR_SWIM_ADDR_MAX)
+        src = c->peer;
+    if (target == NULL || strlen(target) == 0 || strlen(target) >= SR_SWIM_ADDR_MAX) {
+        rp->stats.bad_bodies++;
+        rp_respond(c, call->id, 1, "{\"message\":\"ping-req: target required\"}");
+        return;
+    }
+    struct rp_inbound *in = NULL;
+    for (int i = 0; i < RP_INBOUND_MAX && in == NULL; i++)
+        if (!rp->inbound[i].used)
+            in = &rp->inbound[i];
+    if (in == NULL) {
+        rp_respond(c, call->id, 1, "{\"message\":\"busy\"}");
+        return;
+    }
+    *in = (struct rp_inbound){.used = true, .conn = c, .id = call->id, .seq = ++rp->next_seq};
+    snprintf(in->from, sizeof(in->from), "%s", src);
+    snprintf(in->target, sizeof(in->target), "%s", target);
+    feed(rp, src, SR_SWIM_MSG_PING_REQ, in->seq, json_object_get(b, "changes"), target);
+}
+
+void rp_on_request(struct rp_conn *c, struct sr_tch_call *call)
+{
+    struct sr_ringpop *rp = c->rp;
+    char ep[128];
+    size_t n = call->arg[0].len < sizeof(ep) - 1 ? call->arg[0].len : sizeof(ep) - 1;
+    memcpy(ep, call->arg[0].data, n);
+    ep[n] = '\0';
+    json_t *b = parse_body(call);
+    if (b != NULL && !json_is_object(b)) {
+        json_decref(b);
+        b = NULL;
+    }
+    if (strcmp(ep, "/protocol/ping") == 0 && b)
+        on_ping(c, call, b);
+    else if (strcmp(ep, "/protocol/ping-req") == 0 && b)
+        on_ping_req(c, call, b);
+    else if (strcmp(ep, "/protocol/join") == 0 && b)
+        on_join(c, call, b);
+    else if (!rp_admin(c, call, ep, b)) {
+        rp->stats.bad_bodies++;
+        struct sr_buf e;
+        sr_buf_create(&e, 0);
+        if (sr_tch_error_encode(&e, call->id, SR_TCH_ERR_BAD_REQUEST, "no such endpoint or bad body") == 0)
+            bufferevent_write(c->bev, e.data, e.len);
+        sr_buf_destroy(&e);
+    }
+    json_decref(b);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void ringpop_core_cfg(const struct sr_ringpop_cfg *rc, struct sr_swim_cfg *cfg)
+{
+    /* ringpop-go timings on the core: 200 ms protocol period, k = 3, no
+     * Lifeguard health, no extra gossip rounds, piggyback 15 x ceil(log10(n+1)),
+     * suspicion fixed at suspect_ms for n <= 10 (min = mult x period and
+     * max = min: confirmations do not shorten it) */
+    sr_swim_cfg_default_local(cfg);
+    cfg->period_ms = 200;
+    cfg->ping_timeout_ms = 150;
+    cfg->ping_req_k = 3;
+    cfg->suspicion_min_mult = rc->suspect_ms / cfg->period_ms ? rc->suspect_ms / cfg->period_ms : 1;
+    cfg->suspicion_max_mult = 1;
+    cfg->retransmit_mult = 15;
+    cfg->gossip_interval_ms = 0;
+    cfg->awareness_max = 1;
+    cfg->mtu = RP_MTU;
+    cfg->tombstone_ms = rc->faulty_ms > cfg->period_ms ? rc->faulty_ms : cfg->period_ms;
+    cfg->full_sync_interval_ms = 3600000;
+    cfg->heal_probe_ms = 3600000;
+}
+
+struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct sr_ringpop_cfg *cfg,
+                                  struct sr_log *log, int *err)
+{
+    int rc = SR_EINVAL;
+    struct sr_ringpop *rp = NULL;
+    if (base == NULL || cfg == NULL || cfg->listen == NULL || strlen(cfg->listen) >= SR_SWIM_ADDR_MAX)
+        goto fail;
+    rc = SR_ENOMEM;
+    if ((rp = calloc(1, sizeof(*rp))) == NULL)
+        goto fail;
+    rp->base = base;
+    rp->cfg = *cfg;
+    rp->log = log;
+    snprintf(rp->self, sizeof(rp->self), "%s", cfg->listen);
+    sr_buf_create(&rp->cap, 0);
+    sr_buf_create(&rp->dgram, 0);
+    rp->capups = RP_MTU / SR_SWIM_WIRE_MIN_UPDATE + 1;
+    rp->ups = calloc(rp->capups, sizeof(*rp->ups));
+    rp->hosts = calloc(cfg->nhosts ? cfg->nhosts : 1, sizeof(*rp->hosts));
+    if (rp->ups == NULL || rp->hosts == NULL)
+        goto fail;
+    for (size_t i = 0; i < cfg->nhosts; i++)
+        if ((rp->hosts[rp->nhosts++] = strdup(cfg->hosts[i])) == NULL)
+            goto fail;
+    rp->tick_ev = evtimer_new(base, on_tick, rp);
+    rp->ring = sr_ring_new(NULL, &rc);
+    if (rp->tick_ev == NULL || rp->ring == NULL)
+        goto fail;
+    struct sr_swim_cfg sc;
+    ringpop_core_cfg(cfg, &sc);
+    struct sr_swim_vtab vt = {vt_now, vt_random, vt_send, vt_schedule, vt_event, NULL};
+    if ((rp->swim = sr_swim_new(&sc, rp->self, rp->self, &vt, rp, log, &rc)) == NULL)
+        goto fail;
+    if (cfg->identity && cfg->identity[0]) {
+        snprintf(rp->identity, sizeof(rp->identity), "%s", cfg->identity);
+        sr_swim_set_label(rp->swim, "__identity", rp->identity);
+    }
+    sr_ring_add(rp->ring, rp->self, 1.0);
+    rp->started_at = sr_time_mono_us();
+    if ((rc = rp_listen(rp)) != 0)
+        goto fail;
+    join_cluster(rp);
+    return rp;
+fail:
+    if (rp)
+        sr_ringpop_delete(rp);
+    if (err)
+        *err = rc;
+    return NULL;
+}
+
+void sr_ringpop_delete(struct sr_ringpop *rp)
+{
+    if (rp == NULL)
+        return;
+    rp_conns_close(rp);
+    if (rp->swim)
+        sr_swim_delete(rp->swim);
+    if (rp->ring)
+        sr_ring_delete(rp->ring);
+    if (rp->tick_ev)
+        event_free(rp->tick_ev);
+    for (size_t i = 0; i < rp->nhosts; i++)
+        free(rp->hosts[i]);
+    free(rp->hosts);
+    free(rp->ups);
+    sr_buf_destroy(&rp->cap);
+    sr_buf_destroy(&rp->dgram);
+    free(rp);
+}
+
+struct sr_swim *sr_ringpop_swim(struct sr_ringpop *rp) { return rp->swim; }

@@ -1,0 +1,115 @@
+/* Private state of the ringpop driver: TChannel connections and calls
+ * (rp_conn.c), the protocol translation (ringpop.c) and the admin
+ * endpoints (rp_admin.c). */
+#ifndef SWIMRING_RINGPOP_IMPL_H
+#define SWIMRING_RINGPOP_IMPL_H
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include "ringpop/rp_msg.h"
+#include "ringpop/tchannel.h"
+#include "swimring/hashring.h"
+#include "swimring/ringpop.h"
+
+#define RP_ARG_LIMIT (4u << 20)      /* bytes of args per call */
+#define RP_INBOUND_MAX 64            /* ping-reqs served at once */
+#define RP_CALL_TIMEOUT_MS 5000
+#define RP_MTU 65000                 /* core datagrams never leave the process */
+
+struct rp_conn {
+    struct sr_ringpop *rp;
+    struct bufferevent *bev;
+    struct sr_tch_asm as;
+    char peer[SR_SWIM_ADDR_MAX];     /* advertised host_port */
+    bool outgoing, ready;
+    struct sr_buf outq;              /* frames queued until init res */
+    struct rp_conn *next;
+};
+
+enum rp_kind { RP_K_PING, RP_K_GOSSIP, RP_K_PING_REQ, RP_K_JOIN, RP_K_REVERSE_JOIN };
+
+struct rp_call {
+    struct sr_ringpop *rp;
+    struct rp_conn *conn;
+    uint32_t id;
+    enum rp_kind kind;
+    uint64_t seq;
+    char peer[SR_SWIM_ADDR_MAX];
+    char target[SR_SWIM_ADDR_MAX];
+    struct event *timer;
+    struct rp_call *next;
+};
+
+/* An inbound ping-req waiting for the core's ack or nack. */
+struct rp_inbound {
+    bool used;
+    struct rp_conn *conn;
+    uint32_t id;
+    uint64_t seq;
+    char from[SR_SWIM_ADDR_MAX];
+    char target[SR_SWIM_ADDR_MAX];
+};
+
+struct rp_stats {
+    uint64_t frames_in, calls_in, calls_out, bad_frames, bad_bodies, call_errors;
+    struct sr_rp_drops drops;
+};
+
+struct sr_ringpop {
+    struct event_base *base;
+    struct sr_ringpop_cfg cfg;
+    struct sr_log *log;
+    char self[SR_SWIM_ADDR_MAX];
+    char identity[SR_SWIM_LABEL_MAX];
+    char **hosts;
+    size_t nhosts;
+    struct evconnlistener *listener;
+    struct sr_swim *swim;
+    struct sr_ring *ring;
+    struct event *tick_ev;
+    struct rp_conn *conns;
+    struct rp_call *calls;
+    uint32_t next_id;
+    uint64_t next_seq;               /* seqs of datagrams we synthesise */
+    struct rp_inbound inbound[RP_INBOUND_MAX];
+    bool gossip_stopped, started;
+    uint32_t joins_pending, reverse_pending;
+    sr_time_us started_at;
+    /* capture of the core's synchronous ack to a synthesised ping */
+    bool cap_active, cap_done;
+    char cap_to[SR_SWIM_ADDR_MAX];
+    uint64_t cap_seq;
+    struct sr_buf cap;
+    struct sr_buf dgram;             /* scratch for synthesised datagrams */
+    struct sr_swim_update *ups;      /* decode scratch */
+    size_t capups;
+    struct rp_stats stats;
+};
+
+/* rp_conn.c */
+int rp_listen(struct sr_ringpop *rp);
+void rp_conns_close(struct sr_ringpop *rp);
+/* Send a call to peer; the response comes to rp_on_response (or
+ * rp_on_call_failed). body is JSON text (NULL: empty arg3). */
+int rp_call(struct sr_ringpop *rp, const char *peer, const char *endpoint, const char *body,
+            enum rp_kind kind, uint64_t seq, const char *target);
+/* Answer an inbound call (code 0 ok, 1 application error). */
+void rp_respond(struct rp_conn *c, uint32_t id, uint8_t code, const char *body);
+void rp_respond_json(struct rp_conn *c, uint32_t id, json_t *body); /* steals body */
+
+/* ringpop.c */
+void rp_on_request(struct rp_conn *c, struct sr_tch_call *call);
+void rp_on_response(struct rp_call *k, struct sr_tch_call *res);
+void rp_on_call_failed(struct rp_call *k);
+void rp_conn_gone(struct sr_ringpop *rp, struct rp_conn *c);
+json_t *rp_member_changes(struct sr_ringpop *rp, bool with_source);
+uint64_t rp_self_inc(struct sr_ringpop *rp);
+void rp_kick(struct sr_ringpop *rp);
+
+/* rp_admin.c */
+bool rp_admin(struct rp_conn *c, const struct sr_tch_call *call, const char *endpoint,
+              const json_t *body);
+
+#endif
