@@ -20,7 +20,10 @@
  *    key 1  id        uint   request id, uint64, chosen by the caller;
  *                            a response/pong echoes it          (required)
  *    key 2  status    int    response: 0 or a negative SR_E* code
- *    key 3  flags     uint   bit 0 idempotent (safe to retry after delivery)
+ *    key 3  flags     uint   bit 0 idempotent (safe to retry after delivery);
+ *                            bit 1 replica read (a backup read: answer
+ *                            from the receiver's own copy, never forward;
+ *                            lib/node/node_backup.c); other bits: ignored
  *    key 4  deadline  uint   request: ms the caller still waits; always a
  *                            uint32 (0xce + 4 bytes) so a queued frame can
  *                            be patched in place when it is finally sent

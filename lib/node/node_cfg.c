@@ -72,9 +72,10 @@ static const struct sr_cfg_field state_fields[] = {
     F("idem_max", U32, state.idem_max, 0, 10000000, "100000",
       "request ids remembered per node at most (oldest forgotten first)"),
     F("backup_after_ms", MS, state.backup_after_ms, 0, 60000, "0",
-      "send a slow idempotent read to a replica after this long (0 = observed p95)"),
+      "a read the owner has not answered after this long also goes to a replica "
+      "(0 = the owner's observed p95, kept within 2 ms..1 s; 20 ms until 20 answers)"),
     F("backup_reads", SR_CFG_BOOL, state.backup_reads, 0, 0, "true",
-      "backup requests for idempotent reads of replicated services"),
+      "backup requests for idempotent reads of services with replicas >= 2"),
 };
 
 #define SEC(name, f, base) \

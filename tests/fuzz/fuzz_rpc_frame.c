@@ -43,7 +43,8 @@ static void check_round_trip(const struct sr_rpc_frame *f)
         !same_bytes(g.service, g.service_len, f->service, f->service_len) ||
         !same_bytes(g.endpoint, g.endpoint_len, f->endpoint, f->endpoint_len) ||
         !same_bytes(g.key, g.key_len, f->key, f->key_len) ||
-        !same_bytes(g.body, g.body_len, f->body, f->body_len))
+        !same_bytes(g.body, g.body_len, f->body, f->body_len) ||
+        !same_bytes(g.rid, g.rid_len, f->rid, f->rid_len))
         abort();
     sr_buf_destroy(&b);
 }
