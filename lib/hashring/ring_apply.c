@@ -164,6 +164,8 @@ static int cmp_hash(const void *pa, const void *pb)
 static void sort_new(struct sr_ring *ring, size_t n)
 {
     struct ring_point *p = ring->newpts;
+    if (n < 2)
+        return; /* nothing to order; newpts may be NULL (qsort(NULL, 0) is UB) */
     qsort(p, n, sizeof(*p), cmp_hash);
     for (size_t i = 1; i < n; i++) {
         struct ring_point v = p[i];
