@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include "swimring/config.h"
 #include "swimring/export.h"
+#include "swimring/gossip_crypto.h"
 #include "swimring/hashring.h"
 #include "swimring/swim.h"
 
@@ -58,6 +59,7 @@ struct sr_node_reply;
 struct sr_node_config {
     struct sr_node_cfg node;        /* "node": name, listen, http, seeds, log */
     struct sr_swim_cfg swim;        /* "swim": protocol timings */
+    struct sr_gossip_cfg gossip;    /* "gossip": encryption key(s), replay window */
     struct {                        /* "ring" */
         uint32_t points_per_member;
         bool suspect_on_ring;
@@ -215,6 +217,7 @@ struct sr_node_args {
  *   --listen HOST:PORT  --seeds A,B,...  --name N  --http HOST:PORT
  *   --config FILE  --profile lan|local  --log-level L  --label K=V (repeat)
  *   --services a,b  --replicas R  --ack-replicas A  --set section.key=value (repeat)
+ *   --gossip-key-file FILE (gossip.key_file; clears a gossip.key from the file)
  * Applied in this order whatever the order on the command line: the
  * profile, then the file, then every other flag (so flags win). Returns 0,
  * 1 for --help (usage already printed to stdout), or SR_ECONFIG/SR_EINVAL

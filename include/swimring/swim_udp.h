@@ -64,11 +64,11 @@ struct sr_swim_udp_opts {
      * with this keyring (gossip_crypto.h); the core then packs datagrams
      * up to cfg.mtu - SR_GOSSIP_OVERHEAD. Borrowed: must outlive the
      * driver. Drops are counted in the keyring's stats and logged (at most
-     * one line per SR_SWIM_UDP_GOSSIP_LOG_MS). */
+     * one line per reason per SR_SWIM_UDP_GOSSIP_LOG_MS). */
     struct sr_gossip *gossip;
 };
 
-#define SR_SWIM_UDP_GOSSIP_LOG_MS 10000u /* rejected-datagram log lines: at most one per */
+#define SR_SWIM_UDP_GOSSIP_LOG_MS 10000u /* rejected-datagram log lines: one per reason per */
 
 /* sr_swim_udp_new with options (opts NULL = sr_swim_udp_new). */
 SR_API struct sr_swim_udp *sr_swim_udp_new_ex(struct event_base *base,

@@ -119,6 +119,10 @@ struct sr_node *sr_node_new(struct event_base *base, const struct sr_node_config
         sr_node_delete(node);
         return NULL;
     }
+    if (node_gossip_new(node, err, msg, msglen) < 0) {
+        sr_node_delete(node);
+        return NULL;
+    }
     sr_ring_set_changed_cb(node->ring, node_ring_changed, node);
     snprintf(node->self, sizeof(node->self), "%s", cfg->node.listen);
     return node;

@@ -86,6 +86,7 @@ json_t *node_admin_status(struct sr_node *node)
     json_object_set_new(j, "swim", json_pack("{s:s, s:i, s:i}", "profile", node->cfg.swim_profile,
                                              "period_ms", (int)node->cfg.swim.period_ms,
                                              "ping_timeout_ms", (int)node->cfg.swim.ping_timeout_ms));
+    json_object_set_new(j, "gossip", node_gossip_keys_json(node));
     node_admin_status_extra(node, j);
     return j;
 }
@@ -167,5 +168,6 @@ json_t *node_admin_stats(struct sr_node *node)
     STAT(j, d, recv_errors); STAT(j, d, recv_oversize); STAT(j, d, syncs_out);
     STAT(j, d, syncs_in); STAT(j, d, sync_failed);
     json_object_set_new(j, "full_syncs_rpc", json_integer((json_int_t)node->st.full_syncs_rpc));
+    node_gossip_stats_json(node, j);
     return j;
 }

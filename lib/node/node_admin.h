@@ -41,4 +41,14 @@ struct node_ep *node_setting_endpoint(struct sr_node *node, const struct node_se
 /* Apply a "ks/<service>/<endpoint>" cluster setting here. */
 void node_killswitch_setting(struct sr_node *node, const struct node_setting *s);
 
+/* node_gossip.c: the gossip keyring, GET/POST /admin/gossip-keys and its
+ * counters in /admin/stats, /admin/status and /metrics. */
+int node_gossip_new(struct sr_node *node, int *err, char *msg, size_t msglen);
+void node_gossip_delete(struct sr_node *node);
+json_t *node_gossip_keys_json(struct sr_node *node);
+void node_admin_gossip_keys_get(struct sr_node *node, struct evhttp_request *req);
+void node_admin_gossip_keys_post(struct sr_node *node, struct evhttp_request *req);
+void node_gossip_stats_json(struct sr_node *node, json_t *stats);
+int node_gossip_metrics(struct sr_node *node, struct sr_buf *out);
+
 #endif

@@ -112,7 +112,8 @@ static void metrics(struct sr_node *node, struct evhttp_request *req)
 {
     struct sr_buf b;
     sr_buf_create(&b, 0);
-    if (node_metrics_write(node, &b) < 0 || node_route_metrics(node, &b) < 0) {
+    if (node_metrics_write(node, &b) < 0 || node_route_metrics(node, &b) < 0 ||
+        node_gossip_metrics(node, &b) < 0) {
         node_http_error(req, 500, "SR_ENOMEM", "out of memory", 0);
     } else {
         struct evbuffer *out = evbuffer_new();
@@ -150,6 +151,8 @@ static const struct admin_route routes[] = {
     {"/admin/limits", "PUT", node_admin_limits_put},
     {"/admin/faults", "GET", node_admin_faults_get},
     {"/admin/faults", "POST", node_admin_faults_post},
+    {"/admin/gossip-keys", "GET", node_admin_gossip_keys_get},
+    {"/admin/gossip-keys", "POST", node_admin_gossip_keys_post},
     {"/metrics", "GET", metrics},
 };
 

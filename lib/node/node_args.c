@@ -29,6 +29,7 @@ static const char usage_text[] =
     "  --services A,B       services to run (daemons that host several)\n"
     "  --replicas R         copies of each key, owner included (state.replicas)\n"
     "  --ack-replicas A     copies written before a write is answered (state.ack_replicas)\n"
+    "  --gossip-key-file F  encrypt gossip with the key(s) in F (64 hex characters a line)\n"
     "  --set SECTION.KEY=V  any configuration key (repeatable)\n"
     "Order of precedence: flags > --config file > --profile > built-in defaults.\n";
 
@@ -93,6 +94,7 @@ static int collect(struct seen *s, struct sr_node_args *a, int argc, char **argv
         {"log-level", required_argument, NULL, 'L'}, {"label", required_argument, NULL, 'b'},
         {"services", required_argument, NULL, 'S'}, {"set", required_argument, NULL, 'x'},
         {"replicas", required_argument, NULL, 'r'}, {"ack-replicas", required_argument, NULL, 'a'},
+        {"gossip-key-file", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     size_t nbuf = 0;
     int c, rc = 0;
@@ -111,6 +113,10 @@ static int collect(struct seen *s, struct sr_node_args *a, int argc, char **argv
         case 'S': a->services = optarg; break;
         case 'r': rc = add_set(s, "state.replicas", optarg, err, errlen); break;
         case 'a': rc = add_set(s, "state.ack_replicas", optarg, err, errlen); break;
+        case 'g': /* the flag wins over a gossip.key in the file */
+            if ((rc = add_set(s, "gossip.key", "", err, errlen)) == 0)
+                rc = add_set(s, "gossip.key_file", optarg, err, errlen);
+            break;
         case 'x': rc = add_set_kv(s, &nbuf, optarg, err, errlen); break;
         case 'h': return 1;
         case ':':

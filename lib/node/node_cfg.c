@@ -86,6 +86,7 @@ size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_section
     struct sr_cfg_section all[] = {
         sr_node_cfg_section(cfg ? &cfg->node : NULL),
         sr_swim_cfg_section(cfg ? &cfg->swim : NULL),
+        sr_gossip_cfg_section(cfg ? &cfg->gossip : NULL),
         SEC("ring", ring_fields, cfg),
         SEC("forward", forward_fields, cfg),
         SEC("limits", limits_fields, cfg),
@@ -98,7 +99,7 @@ size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_section
     return n;
 }
 
-#define SECS_MAX 10
+#define SECS_MAX 12
 
 void sr_node_config_default(struct sr_node_config *cfg)
 {

@@ -134,6 +134,7 @@ struct sr_node {
     struct node_faults faults;
     struct node_state *state;     /* handoff, replication, request ids */
     struct node_route *routes;    /* raw HTTP routes and metrics (node_route.c), or NULL */
+    struct sr_gossip *gossip;     /* gossip keyring (node_gossip.c), NULL = unencrypted */
 };
 
 /* node_faults.c */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <event2/event.h>
 #include "swimring/error.h"
+#include "node_admin.h"
 #include "node_settings.h"
 #include "node_state.h"
 
@@ -31,7 +32,8 @@ static int node_start_rpc(struct sr_node *node, char *msg, size_t msglen)
 static int node_start_swim(struct sr_node *node, char *msg, size_t msglen)
 {
     const struct sr_node_cfg *c = &node->cfg.node;
-    struct sr_swim_udp_opts o = {.external_sync = node_full_sync, .external_sync_ud = node};
+    struct sr_swim_udp_opts o = {.external_sync = node_full_sync, .external_sync_ud = node,
+                                 .gossip = node->gossip};
     int err = 0;
     node->udp = sr_swim_udp_new_ex(node->base, &node->cfg.swim, c->listen,
                                    c->name[0] ? c->name : c->listen, node->log, &o, &err);
@@ -152,6 +154,7 @@ void sr_node_delete(struct sr_node *node)
     sr_swim_udp_delete(node->udp);
     node->udp = NULL;
     node->swim = NULL;
+    node_gossip_delete(node);
     sr_rpc_delete(node->rpc);
     node->rpc = NULL;
     node_state_delete(node);

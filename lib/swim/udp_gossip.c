@@ -42,14 +42,16 @@ bool sr_swim_udp_gossip_out(struct sr_swim_udp *u, const void **data, size_t *le
     return true;
 }
 
-/* One warn line per SR_SWIM_UDP_GOSSIP_LOG_MS at most: a flood of bad
- * datagrams must not flood the log, but the first one is always told. */
+/* One warn line per reason per SR_SWIM_UDP_GOSSIP_LOG_MS at most: a flood
+ * of bad datagrams must not flood the log, but the first of each kind is
+ * always told (a plaintext node must not hide a wrong-key one). */
 static void log_rejected(struct sr_swim_udp *u, const char *from, enum sr_gossip_verdict v,
                          const uint8_t *buf, size_t len)
 {
     sr_time_us now = sr_time_mono_us();
-    if (u->gossip_log_at && now - u->gossip_log_at < SR_SWIM_UDP_GOSSIP_LOG_MS * SR_US_PER_MS) {
-        u->gossip_log_skipped++;
+    if (u->gossip_log_at[v] &&
+        now - u->gossip_log_at[v] < SR_SWIM_UDP_GOSSIP_LOG_MS * SR_US_PER_MS) {
+        u->gossip_log_skipped[v]++;
         return;
     }
     struct sr_gossip_header h;
@@ -62,9 +64,9 @@ static void log_rejected(struct sr_swim_udp *u, const char *from, enum sr_gossip
     SR_WARN(u->log, "gossip.rejected",
             "peer=%s why=\"%s\" reason=%s key_id=%s our_key_id=%s not_logged=%llu", from,
             sr_gossip_verdict_text(v), sr_gossip_verdict_name(v), theirs, ours,
-            (unsigned long long)u->gossip_log_skipped);
-    u->gossip_log_at = now;
-    u->gossip_log_skipped = 0;
+            (unsigned long long)u->gossip_log_skipped[v]);
+    u->gossip_log_at[v] = now;
+    u->gossip_log_skipped[v] = 0;
 }
 
 bool sr_swim_udp_gossip_in(struct sr_swim_udp *u, const char *from, const uint8_t **data,

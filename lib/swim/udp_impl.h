@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include "swimring/gossip_crypto.h"
 #include "swimring/swim_udp.h"
 
 struct sr_swim_udp_addr {          /* resolved member address, cached */
@@ -37,8 +38,8 @@ struct sr_swim_udp {
     struct sr_swim_udp_stats stats;
     uint8_t *sealbuf;               /* gossip encryption: one sealed datagram */
     size_t sealcap;
-    sr_time_us gossip_log_at;       /* last rejected-datagram log line (mono) */
-    uint64_t gossip_log_skipped;    /* rejections not logged since */
+    sr_time_us gossip_log_at[SR_GOSSIP_VERDICTS];      /* last rejection line, by reason (mono) */
+    uint64_t gossip_log_skipped[SR_GOSSIP_VERDICTS];   /* rejections not logged since */
     uint8_t rbuf[65536];
 };
 

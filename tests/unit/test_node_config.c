@@ -97,10 +97,42 @@ Test(node_config, bad_input_is_refused_with_where_and_why)
 
 Test(node_config, every_section_is_listed)
 {
-    struct sr_cfg_section secs[10];
-    size_t n = sr_node_config_sections(NULL, secs, 10);
-    const char *want[] = {"node", "swim", "ring", "forward", "limits", "admin", "state"};
-    cr_assert_eq(n, 7);
+    struct sr_cfg_section secs[12];
+    size_t n = sr_node_config_sections(NULL, secs, 12);
+    const char *want[] = {"node", "swim", "gossip", "ring", "forward", "limits", "admin", "state"};
+    cr_assert_eq(n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < n; i++)
         cr_expect_str_eq(secs[i].name, want[i]);
+}
+
+/* --gossip-key-file sets gossip.key_file (and beats a gossip.key from the
+ * file); a bad key file stops sr_node_new with a message naming it. */
+Test(node_config, gossip_key_file_flag)
+{
+    const char *path = write_yaml("gossip:\n  key: 000102030405060708090a0b0c0d0e0f"
+                                  "101112131415161718191a1b1c1d1e1f\n  replay_window_ms: 2s\n");
+    char keyfile[] = "/tmp/sr-node-gk-XXXXXX";
+    int fd = mkstemp(keyfile);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "not-a-key\n", 10), 10);
+    close(fd);
+    struct sr_node_config c;
+    struct sr_node_args a;
+    char err[256] = "";
+    char *argv[] = {"d", "--config", (char *)path, "--gossip-key-file", keyfile,
+                    "--listen", "127.0.0.1:7001", NULL};
+    cr_assert_eq(parse(&c, &a, err, sizeof err, 7, argv), 0, "%s", err);
+    cr_expect_str_eq(c.gossip.key_file, keyfile);
+    cr_expect_str_empty(c.gossip.key, "the flag clears the file's key");
+    cr_expect_eq(c.gossip.replay_window_ms, 2000);
+    cr_expect_eq(c.gossip.clock_skew_ms, 1000);
+    cr_expect(!c.gossip.accept_plaintext);
+    int rc = 0;
+    struct sr_node *node = sr_node_new(NULL, &c, &rc, err, sizeof err);
+    cr_expect_null(node);
+    cr_expect_eq(rc, SR_ECONFIG);
+    cr_expect(strstr(err, keyfile) && strstr(err, ":1: a gossip key is 64 hex characters, got 9"),
+              "%s", err);
+    unlink(keyfile);
+    unlink(path);
 }
