@@ -8,7 +8,10 @@
  *     (SIGTERM): no key lost, and the /admin/state counters show every key
  *     held by exactly its replica set;
  *   - an append retried 5 times with one Idempotency-Key changes the value
- *     once, also after its owner was killed (the replica learned the id).
+ *     once, also after its owner was killed (the replica learned the id);
+ *   - a GET whose owner is SIGSTOPped is answered by a backup read: by the
+ *     key's replica (counted on both), or by the entry node's own copy;
+ *     an append to the stopped owner is not backed up.
  * With virtual nodes every pair of members shares some replica sets, so
  * "non-adjacent" victims do not exist on this ring: the second kill always
  * hits keys whose other copy was on the first victim. */
@@ -336,4 +339,159 @@ Test(kvd_state, retried_write_applies_once, .timeout = 120, .fini = kill_all)
     cr_log_info("idem_replayed on node %zu: %ld", other,
                 jget(json_object_get(st, "counters"), "idem_replayed", NULL));
     json_decref(st);
+}
+
+/* ---- a backup read while the owner is SIGSTOPped ------------------------------------ */
+
+/* Index of the node whose gossip address is `addr`, or h->n. */
+static size_t node_at(const struct sr_tk_cluster *h, const char *addr)
+{
+    size_t i = 0;
+    while (i < h->n && strcmp(h->nodes[i].gossip, addr) != 0)
+        i++;
+    return i;
+}
+
+/* A key node 0 sees with replica set {owner, replica} where node 0 is
+ * (as_replica) or is not the replica; owner != node 0. */
+static void key_placed(bool as_replica, char *key, size_t len, size_t *owner, size_t *replica)
+{
+    char path[96];
+    for (int k = 0; k < 10000; k++) {
+        snprintf(key, len, "b%d", k);
+        snprintf(path, sizeof path, "/admin/lookup?key=%s&n=2", key);
+        json_t *j = sr_tk_http(cluster.nodes[0].http, "GET", path);
+        json_t *set = json_object_get(j, "replicas");
+        if (json_array_size(set) == 2) {
+            *owner = node_at(&cluster, json_string_value(json_array_get(set, 0)));
+            *replica = node_at(&cluster, json_string_value(json_array_get(set, 1)));
+        }
+        json_decref(j);
+        if (*owner != 0 && *owner < cluster.n && *replica < cluster.n &&
+            (*replica == 0) == as_replica)
+            return;
+    }
+    cr_assert_fail("no key placed so");
+}
+
+static long counter_of(size_t i, const char *name)
+{
+    json_t *j = sr_tk_http(cluster.nodes[i].http, "GET", "/admin/state");
+    long v = jget(json_object_get(j, "counters"), name, NULL);
+    json_decref(j);
+    return v;
+}
+
+/* One GET through node 0: status, body, who served it, how long it took. */
+static int timed_get(struct sr_tk_conn *c, const char *key, char *out, size_t cap, char *by,
+                     size_t bylen, double *ms)
+{
+    sr_time_us t0 = sr_time_mono_us();
+    int st = get(c, key, out, cap);
+    *ms = (double)(sr_time_mono_us() - t0) / 1e3;
+    const char *h = strcasestr(c->head, "\r\nX-Served-By: ");
+    snprintf(by, bylen, "%.*s", h ? (int)strcspn(h + 15, "\r\n") : 0, h ? h + 15 : "");
+    return st;
+}
+
+Test(kvd_state, backup_read_answers_while_the_owner_is_stopped, .timeout = 120, .fini = kill_all)
+{
+    start(3, "2", "2"); /* ack 2: every acknowledged write is on the replica too */
+    char k1[32], k2[32], out[256], by[64];
+    size_t o1 = 0, r1 = 0, o2 = 0, r2 = 0;
+    key_placed(false, k1, sizeof k1, &o1, &r1);
+    key_placed(true, k2, sizeof k2, &o2, &r2);
+    struct sr_tk_conn c;
+    sr_tk_conn_init(&c, cluster.nodes[0].http);
+    cr_assert(put(&c, k1, "one") && put(&c, k2, "two"));
+    double ms;
+    for (int i = 0; i < 30; i++) /* the owners' answers: the delay's samples */
+        cr_assert_eq(timed_get(&c, k1, out, sizeof out, by, sizeof by, &ms), 200);
+    json_t *st = sr_tk_http(cluster.nodes[0].http, "GET", "/admin/state");
+    json_t *bk = json_object_get(json_object_get(st, "backup"), "kv/get");
+    long delay_us = jget(bk, "delay_us", NULL);
+    cr_log_info("kv/get backup delay %ld us (p95 %ld us of %ld answers)", delay_us,
+                jget(bk, "p95_us", NULL), jget(bk, "samples", NULL));
+    json_decref(st);
+    cr_assert_geq(delay_us, 2000);
+    long sent = counter_of(0, "backup_sent"), won = counter_of(0, "backup_won");
+    long served = counter_of(r1, "backup_served");
+
+    /* the owner of k1 stops: its replica answers from its copy */
+    cr_assert_eq(sr_tk_signal(&cluster, o1, SIGSTOP), 0);
+    int code = timed_get(&c, k1, out, sizeof out, by, sizeof by, &ms);
+    cr_log_info("k1 with its owner stopped: %d in %.1f ms from %s", code, ms, by);
+    cr_expect_eq(code, 200);
+    cr_expect_str_eq(out, "one");
+    cr_expect_str_eq(by, cluster.nodes[r1].gossip, "served by the replica");
+    cr_expect_geq(ms * 1000, (double)delay_us, "not before the delay");
+    cr_expect_lt(ms, 1000, "well before the owner (which never answers while stopped)");
+    cr_expect_eq(counter_of(0, "backup_sent"), sent + 1);
+    cr_expect_eq(counter_of(0, "backup_won"), won + 1);
+    cr_expect_eq(counter_of(r1, "backup_served"), served + 1, "the replica counts it");
+    char path[96];
+    snprintf(path, sizeof path, "/admin/lookup?key=%s", k1);
+    json_t *lk = sr_tk_http(cluster.nodes[0].http, "GET", path);
+    cr_expect_str_eq(json_string_value(json_object_get(lk, "owner")), cluster.nodes[o1].gossip,
+                     "the ring still names the stopped owner: a backup, not a ring change");
+    json_decref(lk);
+    cr_assert_eq(sr_tk_signal(&cluster, o1, SIGCONT), 0);
+    cr_assert(sr_tk_wait_converged(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S));
+
+    /* the owner of k2 stops; node 0 holds k2's other copy and answers itself.
+     * An append to k2 sent just before is not idempotent: it waits for the
+     * owner (SR_ECONNLOST once the owner is declared faulty, or the client's
+     * 2 s receive timeout), never a backup. */
+    sent = counter_of(0, "backup_sent");
+    won = counter_of(0, "backup_won");
+    cr_assert_eq(sr_tk_signal(&cluster, o2, SIGSTOP), 0);
+    int afd = sr_tk_connect(cluster.nodes[0].http);
+    cr_assert_geq(afd, 0);
+    char rq[160];
+    int rqlen = snprintf(rq, sizeof rq, "POST /v1/kv/%s/append HTTP/1.0\r\nContent-Length: 1\r\n\r\nx",
+                         k2);
+    cr_assert_eq(write(afd, rq, (size_t)rqlen), rqlen);
+    code = timed_get(&c, k2, out, sizeof out, by, sizeof by, &ms);
+    cr_log_info("k2 with its owner stopped: %d in %.1f ms from %s", code, ms, by);
+    cr_expect_eq(code, 200);
+    cr_expect_str_eq(out, "two");
+    cr_expect_str_eq(by, cluster.nodes[0].gossip, "served by the entry node's own copy");
+    cr_expect_lt(ms, 1000);
+    cr_expect_eq(counter_of(0, "backup_sent"), sent + 1, "one backup: the read's");
+    cr_expect_eq(counter_of(0, "backup_won"), won + 1);
+    char ans[512] = "";
+    ssize_t an = read(afd, ans, sizeof ans - 1); /* blocks up to the 2 s receive timeout */
+    ans[an > 0 ? an : 0] = '\0';
+    close(afd);
+    cr_log_info("append with its owner stopped: %.*s", an > 0 ? (int)strcspn(ans, "\r\n") : 18,
+                an > 0 ? ans : "no answer in 2 s");
+    cr_expect(an <= 0 || strncmp(ans + 9, "2", 1) != 0, "append answered while its owner is stopped");
+    cr_expect_eq(counter_of(0, "backup_sent"), sent + 1, "no backup for the append");
+    cr_assert_eq(sr_tk_signal(&cluster, o2, SIGCONT), 0);
+
+    /* both owners back: they answer again; the late answers were dropped */
+    cr_assert(sr_tk_wait_converged(&cluster, sr_time_mono_us() + 30 * SR_US_PER_S));
+    cr_expect_eq(timed_get(&c, k1, out, sizeof out, by, sizeof by, &ms), 200);
+    cr_expect_str_eq(by, cluster.nodes[o1].gossip);
+    long won_after = counter_of(0, "backup_won");
+    cr_expect_eq(won_after, won + 1, "late answers won nothing");
+    char *metrics = NULL;
+    {
+        int fd = sr_tk_connect(cluster.nodes[0].http);
+        cr_assert_geq(fd, 0);
+        const char *mq = "GET /metrics HTTP/1.0\r\n\r\n";
+        cr_assert_eq(write(fd, mq, strlen(mq)), (ssize_t)strlen(mq));
+        static char buf[1 << 18];
+        size_t got = 0;
+        ssize_t n;
+        while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+            got += (size_t)n;
+        buf[got] = '\0';
+        close(fd);
+        metrics = buf;
+    }
+    char line[96];
+    snprintf(line, sizeof line, "swimring_backup_requests_total{event=\"won\"} %ld\n", won_after);
+    cr_expect(strstr(metrics, line) != NULL, "/metrics has %s", line);
+    sr_tk_conn_close(&c);
 }
