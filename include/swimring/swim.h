@@ -114,6 +114,14 @@ struct sr_swim_cfg {
     uint32_t heal_probe_ms;         /* how often a faulty address is re-probed */
     uint32_t join_retry_min_ms;     /* join backoff start */
     uint32_t join_retry_max_ms;     /* join backoff cap */
+    /* ringpop semantics for the ringpop wire (docs/ringpop.md); 0 everywhere
+     * keeps the native behaviour. */
+    uint32_t ping_req_timeout_ms;   /* >0: a probe waits ping_timeout + this before suspecting
+                                     * and the next starts after it (the period stretches, as
+                                     * in ringpop); ping_timeout may then exceed the period */
+    uint32_t accept_unknown_down;   /* 1: news of an unknown member in any state creates it */
+    uint32_t quiet_sync;            /* 1: full-sync entries apply as they are (faulty stays
+                                     * faulty) and are not relayed (ringpop join lists) */
 };
 
 /* Profiles: LAN (memberlist-like timings), local (loopback tests: fast). */
@@ -155,6 +163,8 @@ SR_API int sr_swim_receive(struct sr_swim *s, const char *from, const void *data
 /* Announce a graceful leave: this node is marked left and the news is sent
  * at once to several members. Probing stops. */
 SR_API int sr_swim_leave(struct sr_swim *s);
+/* Undo a leave: back to alive at a new incarnation, probing again. */
+SR_API int sr_swim_rejoin(struct sr_swim *s);
 /* Set (value != NULL) or remove (value == NULL) one of this node's labels;
  * spreads by gossip. SR_EFULL past SR_SWIM_LABELS_MAX, SR_ETOOBIG if long. */
 SR_API int sr_swim_set_label(struct sr_swim *s, const char *key, const char *value);

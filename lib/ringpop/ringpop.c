@@ -181,8 +181,10 @@ void rp_kick(struct sr_ringpop *rp)
 static void feed(struct sr_ringpop *rp, const char *from, uint32_t type, uint64_t seq,
                  const json_t *changes, const char *target)
 {
+    /* a relay answers "not reachable" after ringpop's ping timeout */
+    uint32_t relay_ms = RP_PING_TIMEOUT_MS * 5 / 4;
     if (sr_rp_changes_to_datagram(&rp->dgram, type, seq, sr_swim_checksum(rp->swim), changes,
-                                  target, RP_CALL_TIMEOUT_MS, &rp->stats.drops) == 0)
+                                  target, relay_ms, &rp->stats.drops) == 0)
         sr_swim_receive(rp->swim, from, rp->dgram.data, rp->dgram.len);
 }
 
@@ -194,9 +196,11 @@ static void start_core(struct sr_ringpop *rp)
     sr_swim_start(rp->swim);
 }
 
+/* A join list is a full sync: applied as it is, not spread (quiet_sync). */
 static void apply_membership(struct sr_ringpop *rp, const char *from, const json_t *membership)
 {
-    feed(rp, from, SR_SWIM_MSG_GOSSIP, 0, membership, NULL);
+    if (sr_rp_changes_to_state(&rp->dgram, from, membership, &rp->stats.drops) == 0)
+        sr_swim_merge_state(rp->swim, rp->dgram.data, rp->dgram.len);
 }
 
 static void send_join(struct sr_ringpop *rp, const char *peer, enum rp_kind kind)
@@ -345,15 +349,8 @@ static void on_join(struct rp_conn *c, const struct sr_tch_call *call, const jso
         rp_respond(c, call->id, 1, "{\"message\":\"join: source and incarnationNumber required\"}");
         return;
     }
-    json_t *me = json_pack("{s:s, s:s, s:O, s:s}", "address", src, "status", "alive",
-                           "incarnationNumber", inc, "source", src);
-    const json_t *labels = json_object_get(b, "labels");
-    if (me && json_is_object(labels))
-        json_object_set(me, "labels", (json_t *)labels);
-    json_t *one = json_array();
-    json_array_append_new(one, me);
-    feed(rp, src, SR_SWIM_MSG_GOSSIP, 0, one, NULL);
-    json_decref(one);
+    /* as in ringpop, the joiner is not added here: its first ping
+     * disseminates it */
     json_t *o = json_pack("{s:s, s:s, s:o, s:I}", "app", "ringpop", "coordinator", rp->self,
                           "membership", rp_member_changes(rp, true), "membershipChecksum",
                           (json_int_t)sr_rp_checksum(rp->swim));
@@ -458,7 +455,10 @@ static void ringpop_core_cfg(const struct sr_ringpop_cfg *rc, struct sr_swim_cfg
      * max = min: confirmations do not shorten it) */
     sr_swim_cfg_default_local(cfg);
     cfg->period_ms = 200;
-    cfg->ping_timeout_ms = 150;
+    cfg->ping_timeout_ms = RP_PING_TIMEOUT_MS;
+    cfg->ping_req_timeout_ms = RP_PING_REQ_TIMEOUT_MS;
+    cfg->accept_unknown_down = 1;
+    cfg->quiet_sync = 1;
     cfg->ping_req_k = 3;
     cfg->suspicion_min_mult = rc->suspect_ms / cfg->period_ms ? rc->suspect_ms / cfg->period_ms : 1;
     cfg->suspicion_max_mult = 1;

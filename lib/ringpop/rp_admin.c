@@ -84,8 +84,8 @@ bool rp_admin(struct rp_conn *c, const struct sr_tch_call *call, const char *ep,
         sr_swim_leave(rp->swim);
         rp_respond_json(c, call->id, json_pack("{s:s}", "status", "ok"));
     } else if (strcmp(ep, "/admin/member/join") == 0) {
-        /* the core cannot come back from a leave (docs/ringpop.md) */
-        rp_respond(c, call->id, 1, "{\"message\":\"rejoin after leave is not supported\"}");
+        sr_swim_rejoin(rp->swim);
+        rp_respond_json(c, call->id, json_pack("{s:s}", "status", "rejoined"));
     } else if (strcmp(ep, "/admin/reap") == 0) {
         rp_respond(c, call->id, 1, "{\"message\":\"reap is not supported\"}");
     } else if (strcmp(ep, "/admin/healpartition/disco") == 0) {

@@ -15,7 +15,9 @@
 
 #define RP_ARG_LIMIT (4u << 20)      /* bytes of args per call */
 #define RP_INBOUND_MAX 64            /* ping-reqs served at once */
-#define RP_CALL_TIMEOUT_MS 5000
+#define RP_CALL_TIMEOUT_MS 6000
+#define RP_PING_TIMEOUT_MS 1500      /* ringpop-go PingTimeout */
+#define RP_PING_REQ_TIMEOUT_MS 5000  /* ringpop-go PingRequestTimeout */
 #define RP_MTU 65000                 /* core datagrams never leave the process */
 
 struct rp_conn {

@@ -121,6 +121,37 @@ int sr_rp_changes_to_datagram(struct sr_buf *out, uint32_t type, uint64_t seq,
     return sr_swim_wire_finish(out, (size_t)off, n);
 }
 
+int sr_rp_changes_to_state(struct sr_buf *out, const char *from, const json_t *membership,
+                           struct sr_rp_drops *drops)
+{
+    struct sr_buf tmp;
+    struct sr_mp_writer w;
+    size_t n = 0, i;
+    const json_t *c;
+    sr_buf_create(&tmp, 0);
+    if (json_is_array(membership))
+        json_array_foreach((json_t *)membership, i, c) {
+            if (json_is_object(c) && put_change(&tmp, c, drops))
+                n++;
+        }
+    sr_buf_reset(out);
+    sr_mp_writer_init(&w, out);
+    sr_mp_write_map(&w, 4);
+    sr_mp_write_uint(&w, 0);
+    sr_mp_write_uint(&w, SR_SWIM_STATE_VERSION);
+    sr_mp_write_uint(&w, 1);
+    sr_mp_write_cstr(&w, from);
+    sr_mp_write_uint(&w, 2);
+    sr_mp_write_uint(&w, 0);
+    sr_mp_write_uint(&w, 3);
+    sr_mp_write_array(&w, (uint32_t)n);
+    int rc = sr_mp_writer_error(&w);
+    if (rc == 0)
+        rc = sr_buf_append(out, tmp.data, tmp.len);
+    sr_buf_destroy(&tmp);
+    return rc;
+}
+
 json_t *sr_rp_update_to_change(const struct sr_swim_update *u, const char *source,
                                uint64_t source_inc)
 {

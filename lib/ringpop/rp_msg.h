@@ -43,6 +43,11 @@ int sr_rp_changes_to_datagram(struct sr_buf *out, uint32_t type, uint64_t seq,
                               const char *target, uint32_t timeout_ms,
                               struct sr_rp_drops *drops);
 
+/* Encode a full-sync state (lib/swim/wire.h, "Full-sync state") from a
+ * ringpop membership array, for sr_swim_merge_state. */
+int sr_rp_changes_to_state(struct sr_buf *out, const char *from, const json_t *membership,
+                           struct sr_rp_drops *drops);
+
 /* One core update as a ringpop change object (new reference). `source` and
  * `source_inc` name who reports it. */
 json_t *sr_rp_update_to_change(const struct sr_swim_update *u, const char *source,

@@ -200,7 +200,9 @@ static void probe_start(struct sr_swim *s, sr_time_us now)
     snprintf(p->target, sizeof(p->target), "%s", s->mem.recs[id].addr);
     p->incarnation = s->mem.recs[id].incarnation;
     p->req_at = now + scaled(s, s->cfg.ping_timeout_ms);
-    p->end_at = s->next_probe_at;
+    /* ringpop: the probe, not the period, decides when the next one starts */
+    p->end_at = s->cfg.ping_req_timeout_ms ? p->req_at + ms(s->cfg.ping_req_timeout_ms)
+                                           : s->next_probe_at;
     send_simple(s, p->target, SR_SWIM_MSG_PING, p->seq, 0);
 }
 
@@ -599,6 +601,18 @@ int sr_swim_leave(struct sr_swim *s)
     size_t n = pick_random(s, SR_SWIM_NONE, peers, want < 64 ? want : 64);
     for (size_t i = 0; i < n; i++)
         sr_swim_send_gossip(s, s->mem.recs[peers[i]].addr, s->self_id);
+    finish_call(s);
+    return 0;
+}
+
+int sr_swim_rejoin(struct sr_swim *s)
+{
+    if (!s->leaving)
+        return 0;
+    s->leaving = false;
+    sr_swim_refute(s, s->mem.recs[s->self_id].incarnation); /* alive at inc + 1, queued */
+    s->next_probe_at = sr_swim_now(s);
+    sr_swim_emit(s, SR_SWIM_EV_RECOVERED, s->self_id);
     finish_call(s);
     return 0;
 }

@@ -24,6 +24,9 @@ static const struct sr_cfg_field swim_fields[] = {
     U(heal_probe_ms, MS, 0, 3600000, "2s", "how often a faulty address is re-probed"),
     U(join_retry_min_ms, MS, 1, 3600000, "200ms", "join backoff start (doubles up to join_retry_max_ms)"),
     U(join_retry_max_ms, MS, 1, 3600000, "30s", "join backoff cap"),
+    U(ping_req_timeout_ms, MS, 0, 600000, "0", "ringpop: a probe lasts ping_timeout + this and stretches the period (0 = probe ends with the period)"),
+    U(accept_unknown_down, N, 0, 1, "0", "ringpop: news of an unknown member in any state creates it (0 = only alive news)"),
+    U(quiet_sync, N, 0, 1, "0", "ringpop: full-sync entries apply as they are and are not relayed (0 = faulty counts as suspicion, relayed at 1/4 budget)"),
 };
 
 struct sr_cfg_section sr_swim_cfg_section(struct sr_swim_cfg *cfg)

@@ -70,6 +70,8 @@ int sr_swim_encode_rec(struct sr_swim *s, uint32_t id, const char *from)
 void sr_swim_queue_rec(struct sr_swim *s, uint32_t id, const char *from)
 {
     uint32_t sent = 0;
+    if (s->merging && id != s->self_id && s->cfg.quiet_sync)
+        return; /* ringpop: a join list is applied, not spread */
     if (s->merging && id != s->self_id) {
         /* Learned from a full sync: the peer already spreads its own news, so
          * we only relay it a few times (a quarter of the budget). This cuts a
@@ -246,6 +248,22 @@ static void accept_down(struct sr_swim *s, uint32_t id, uint32_t st, uint64_t in
     }
 }
 
+/* ringpop (accept_unknown_down): an unknown member first heard of as
+ * suspect, faulty or left is recorded in that state. */
+static void apply_new_down(struct sr_swim *s, const struct sr_swim_update *u, uint32_t st,
+                           const char *from, uint64_t from_hash, sr_time_us now)
+{
+    struct sr_swim_label labels[SR_SWIM_LABELS_MAX];
+    memset(labels, 0, sizeof(labels));
+    size_t nl = sr_swim_wire_labels(u, labels);
+    uint32_t id = sr_swim_members_add(&s->mem, u->addr, u->addr_len, u->name, u->name_len,
+                                      u->incarnation, false, s->vt.random(s->ctx));
+    if (id == SR_SWIM_NONE)
+        return;
+    sr_swim_members_set_labels(&s->mem, id, labels, nl);
+    accept_down(s, id, st, u->incarnation, from, from_hash, now);
+}
+
 void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char *sync_from,
                    sr_time_us now)
 {
@@ -254,14 +272,15 @@ void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char
         apply_self(s, u);
         return;
     }
-    if (id == SR_SWIM_NONE) {
-        if (u->status == SR_SWIM_ALIVE)
-            apply_new(s, u, now);
+    if (id == SR_SWIM_NONE && u->status == SR_SWIM_ALIVE) {
+        apply_new(s, u, now);
         return;
     }
+    if (id == SR_SWIM_NONE && !s->cfg.accept_unknown_down)
+        return;
     uint32_t st = u->status;
     char from[SR_SWIM_ADDR_MAX];
-    if (sync_from != NULL && st == SR_SWIM_FAULTY) {
+    if (sync_from != NULL && st == SR_SWIM_FAULTY && !s->cfg.quiet_sync) {
         /* a peer's verdict in a full sync is only a suspicion for us: it gives
          * the member time to refute (memberlist mergeState does the same) */
         st = SR_SWIM_SUSPECT;
@@ -272,10 +291,14 @@ void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char
     } else {
         from[0] = '\0';
     }
+    uint64_t fh = sr_swim_hash_str(from, strlen(from));
+    if (id == SR_SWIM_NONE) {
+        apply_new_down(s, u, st, from, fh, now);
+        return;
+    }
     struct sr_swim_rec *r = &s->mem.recs[id];
     if (u->incarnation < r->incarnation)
         return;
-    uint64_t fh = sr_swim_hash_str(from, strlen(from));
     if (u->incarnation == r->incarnation && st == r->status && r->damp) {
         uint32_t limit = sr_swim_retransmit_limit(s->cfg.retransmit_mult, sr_swim_live_count(s));
         sr_swim_dissem_seen(&s->dis, &s->mem, id, limit);
