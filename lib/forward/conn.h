@@ -1,16 +1,20 @@
 /* Transports behind one ops table (CONVENTIONS item 4, redis ConnectionType).
  *
- * Every RPC connection is a libevent bufferevent. Plain TCP makes socket
- * bufferevents; TLS (a later issue) will make bufferevent_openssl ones with
- * the same table, so the RPC code reads, writes, frees and gets events the
- * same way for both: BEV_EVENT_CONNECTED means "ready for frames" (for TLS,
- * after the handshake), BEV_EVENT_EOF / ERROR mean the connection is gone.
+ * Every RPC connection is a libevent bufferevent. Plain TCP (conn_tcp.c)
+ * makes socket bufferevents; TLS (conn_tls.c) makes bufferevent_openssl ones
+ * with the same table, so the RPC code reads, writes, frees and gets events
+ * the same way for both: BEV_EVENT_CONNECTED means "ready for frames" (for
+ * TLS, after the handshake; an accepted TLS connection reports it too, a
+ * plain one never does), BEV_EVENT_EOF / ERROR mean the connection is gone,
+ * BEV_EVENT_TIMEOUT on an accepted connection means its handshake took too
+ * long.
  *
- * What a TLS implementation adds lives entirely behind `ctx` (SSL_CTX,
- * verification settings) and `last_error` (the openssl error queue). */
+ * What TLS adds lives behind `ctx` (struct sr_tls: SSL_CTX, exceptions),
+ * `last_error` (the openssl error queue) and `refused`. */
 #ifndef SWIMRING_FORWARD_CONN_H
 #define SWIMRING_FORWARD_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <event2/bufferevent.h>
@@ -31,6 +35,12 @@ struct sr_conn_ops {
     /* Describe the last error on `bev` into out[len] (errno text for TCP,
      * the openssl queue for TLS). Returns out. */
     const char *(*last_error)(void *ctx, struct bufferevent *bev, char *out, size_t len);
+    /* Optional (NULL: never). After an error on an outgoing connection, call
+     * before last_error: did the peer refuse the session in its handshake (a
+     * TLS alert such as unknown_ca)? Then nothing written was delivered, even
+     * if the local side had finished: a TLS 1.3 client is done before the
+     * server has checked its certificate, and may already have written. */
+    bool (*refused)(void *ctx, struct bufferevent *bev);
     /* Free `ctx` (may be NULL). */
     void (*ctx_free)(void *ctx);
 };
@@ -42,6 +52,7 @@ struct sr_conn_transport {
 };
 
 extern const struct sr_conn_ops sr_conn_tcp_ops;
+extern const struct sr_conn_ops sr_conn_tls_ops; /* ctx: struct sr_tls (swimring/tls.h) */
 
 /* Socket options every transport wants on a stream socket: TCP_NODELAY,
  * because pipelined small frames must not wait for Nagle. */
@@ -70,6 +81,11 @@ static inline const char *sr_conn_last_error(const struct sr_conn_transport *t,
                                              struct bufferevent *bev, char *out, size_t len)
 {
     return t->ops->last_error(t->ctx, bev, out, len);
+}
+
+static inline bool sr_conn_refused(const struct sr_conn_transport *t, struct bufferevent *bev)
+{
+    return t->ops->refused != NULL && t->ops->refused(t->ctx, bev);
 }
 
 static inline void sr_conn_transport_destroy(struct sr_conn_transport *t)

@@ -191,12 +191,15 @@ static sr_time_us backoff_us(struct sr_rpc *rpc, uint32_t failures)
 
 /* Fail every call of a dead connection (or failed connect) and reset the
  * peer to IDLE first, so callbacks that call again start afresh. */
-static void peer_fail(struct rpc_peer *p, const char *reason)
+static void peer_fail(struct rpc_peer *p, const char *reason, bool refused)
 {
     struct sr_rpc *rpc = p->rpc;
-    bool connect_failed = p->state != PEER_CONNECTED && !p->close_requested;
+    bool connect_failed = (p->state != PEER_CONNECTED || refused) && !p->close_requested;
     p->close_requested = false;
-    uint64_t drained = peer_drained(p);
+    /* A session the peer refused delivered nothing, whatever was written. */
+    uint64_t drained = refused ? 0 : peer_drained(p);
+    if (refused)
+        p->failures = p->failures_at_connect; /* so the backoff still grows */
     struct rpc_call_list sent, pending;
     TAILQ_INIT(&sent);
     TAILQ_INIT(&pending);
@@ -306,9 +309,10 @@ static void peer_start_connect(struct rpc_peer *p)
      * has none, and an immediate refusal arrives as a deferred event. */
     bufferevent_setcb(p->bev, peer_read_cb, NULL, peer_event_cb, p);
     /* For a connecting socket libevent applies the write timeout to the
-     * connect; cleared once connected. */
+     * connect, the read one to a TLS handshake waiting for the peer;
+     * both cleared once connected. */
     struct timeval tv = tv_from_us((sr_time_us)rpc->cfg.connect_timeout_ms * SR_US_PER_MS);
-    bufferevent_set_timeouts(p->bev, NULL, &tv);
+    bufferevent_set_timeouts(p->bev, &tv, &tv);
     if (sr_conn_connect(&rpc->transport, p->bev, (const struct sockaddr *)&p->sa, p->salen) < 0) {
         peer_fail_later(p);
         return;
@@ -335,9 +339,9 @@ static void peer_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct rpc_peer *p = arg;
     if (p->close_requested) {
-        peer_fail(p, "closed locally");
+        peer_fail(p, "closed locally", false);
     } else if (p->state == PEER_FAILING) {
-        peer_fail(p, "connect failed at once");
+        peer_fail(p, "connect failed at once", false);
     } else if (p->state == PEER_BACKOFF) {
         sr_time_us now = sr_time_mono_us();
         if (now < p->retry_at) {  /* coarse timer woke us early */
@@ -356,6 +360,7 @@ static void peer_on_connected(struct rpc_peer *p)
 {
     struct sr_rpc *rpc = p->rpc;
     p->state = PEER_CONNECTED;
+    p->failures_at_connect = p->failures;
     p->failures = 0;
     p->retry_at = 0;
     rpc->stats.connects++;
@@ -375,11 +380,12 @@ static void peer_event_cb(struct bufferevent *bev, short what, void *arg)
         peer_on_connected(p);
         return;
     }
-    char err[128];
+    char err[192];
+    bool refused = sr_conn_refused(&p->rpc->transport, bev);
     const char *reason = (what & BEV_EVENT_TIMEOUT) ? "connect timed out"
                          : (what & BEV_EVENT_EOF) ? "closed by peer"
                          : sr_conn_last_error(&p->rpc->transport, bev, err, sizeof(err));
-    peer_fail(p, reason);
+    peer_fail(p, reason, refused);
 }
 
 /* One response or pong. Returns 0, or an error that closes the connection. */
@@ -423,7 +429,7 @@ static void peer_read_cb(struct bufferevent *bev, void *arg)
         if (rc > 0)
             rc = peer_on_frame(p, payload, len);
         if (rc < 0) {
-            peer_fail(p, "bad frame from peer");
+            peer_fail(p, "bad frame from peer", false);
             return;
         }
         /* Callbacks cannot close this connection (only the loop does). */

@@ -66,6 +66,7 @@ struct rpc_peer {
     uint32_t outstanding;           /* pending + sent */
     uint64_t pending_bytes;         /* frames held by pending calls */
     uint32_t failures;              /* consecutive failed connects */
+    uint32_t failures_at_connect;   /* ... before the current connection (TLS refusals) */
     sr_time_us retry_at;            /* no connect before this */
     bool was_connected;             /* for the reconnects counter */
     bool close_requested;           /* sr_rpc_disconnect: fail on the timer */
@@ -145,7 +146,7 @@ void sr_rpc_format_addr(const struct sockaddr *sa, char *out, size_t len);
 /* A random number in [0, 1) for jitter. */
 double sr_rpc_rand01(struct sr_rpc *rpc);
 
-/* Swap the transport (TLS will call this with its ops and SSL_CTX). Only
+/* Swap the transport (sr_rpc_use_tls calls this with its ops and sr_tls). Only
  * before sr_rpc_listen and the first call: SR_EINVAL after. The RPC object
  * frees `ctx` with ops->ctx_free on delete. */
 int sr_rpc_use_transport(struct sr_rpc *rpc, const struct sr_conn_ops *ops, void *ctx);

@@ -217,8 +217,14 @@ static void sconn_write_cb(struct bufferevent *bev, void *arg)
 static void sconn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct rpc_sconn *sc = arg;
-    char err[128];
-    const char *reason = (what & BEV_EVENT_EOF) ? "closed by peer"
+    if (what & BEV_EVENT_CONNECTED) {
+        /* TLS handshake done: frames may come; its timeout is over. */
+        bufferevent_set_timeouts(bev, NULL, NULL);
+        return;
+    }
+    char err[192];
+    const char *reason = (what & BEV_EVENT_TIMEOUT) ? "handshake timed out"
+                         : (what & BEV_EVENT_EOF) ? "closed by peer"
                          : sr_conn_last_error(&sc->rpc->transport, bev, err, sizeof(err));
     sconn_close(sc, reason);
 }
