@@ -4,7 +4,10 @@
  * kvd, your own: see sr_node_args_parse) on 127.0.0.1, wait until their
  * rings agree, kill -9 / SIGSTOP / restart them, partition and heal them
  * (through /admin/faults, no root needed), run a bounded chaos loop, and
- * talk HTTP to them. Only processes the cluster started are ever signalled,
+ * talk HTTP to them. With `netns` set (root, iproute2, nftables: check with
+ * sr_tk_netns_usable) every node runs in a network namespace of its own with
+ * its own address, and partitions and packet loss are made by the kernel.
+ * Only processes the cluster started are ever signalled,
  * always by pid. Used by our integration tests and by `ringctl cluster`;
  * link with -lswimring_testkit before the flags of `pkg-config --libs swimring`.
  *
@@ -33,9 +36,25 @@ struct sr_tk_node {
     pid_t pid;                 /* 0 when not running (never started, reaped) */
     bool stopped;              /* SIGSTOP sent, no SIGCONT since */
     char gossip[32];           /* "127.0.0.1:PORT": UDP gossip + TCP RPC, the identity */
-    char http[32];             /* "127.0.0.1:PORT": HTTP front and admin */
+    char http[32];             /* "127.0.0.1:PORT": HTTP front (and admin, on loopback) */
+    char admin[32];            /* admin address: = http, except in netns mode
+                                  (admin.listen: admin is for loopback clients only) */
     char name[32];
     char seeds[64];            /* what it joined through ("" for none) */
+    char netns[40];            /* netns mode: the node's namespace, else "" */
+};
+
+/* Netns mode bookkeeping (filled by the first spawn; read-only for users).
+ * Namespaces are "<prefix>-sw" (the switch: a bridge) and "<prefix>-nI";
+ * the host's link to the switch is the interface "<prefix>h". */
+struct sr_tk_net {
+    char prefix[24];           /* "sr<pid>-<subnet>": unique per process and cluster */
+    int subnet;                /* nodes at 198.18.0.0/15 + subnet * 256 + I + 1 */
+    bool up;                   /* switch namespace and host link exist */
+    uint64_t made;             /* bit I: namespace of node I exists */
+    int janitor_fd;            /* pipe to the process that deletes what is left
+                                  if this one dies (-1: none, e.g. detach) */
+    pid_t janitor;
 };
 
 struct sr_tk_cluster {
@@ -45,14 +64,18 @@ struct sr_tk_cluster {
     bool detach;               /* nodes outlive this process (ringctl cluster up);
                                   default: they get SIGKILL when it dies */
     bool no_faults;            /* do not pass --set admin.faults=true */
+    bool netns;                /* each node in its own network namespace (set
+                                  before the first spawn; see sr_tk_netns_usable) */
     char logdir[128];          /* node logs: logdir/NAME.log */
     size_t n;
     struct sr_tk_node nodes[SR_TK_MAX_NODES];
+    struct sr_tk_net net;
 };
 
 /* Prepare a cluster (no process yet); logs go to /tmp/sr-tk-PID. */
 void sr_tk_init(struct sr_tk_cluster *h, const char *daemon, const char *profile);
-/* SIGKILL and reap every node still running; remove nothing else. */
+/* SIGKILL and reap every node still running; in netns mode then delete
+ * the namespaces and the host link this cluster made. Removes nothing else. */
 void sr_tk_destroy(struct sr_tk_cluster *h);
 
 /* A loopback port free for both UDP and TCP right now (kernel-chosen). */
@@ -60,7 +83,9 @@ int sr_tk_free_port(void);
 /* Start one node joining through `seeds` (may be NULL). Every node gets
  * --set admin.faults=true (unless no_faults) so partitions work. Returns its index or -1. */
 int sr_tk_spawn(struct sr_tk_cluster *h, const char *seeds);
-/* The same on given ports (0 = pick a free one). */
+/* The same on given ports (0 = pick a free one; in netns mode every node
+ * has its own address, so ports default to 7000 gossip, 8000 HTTP, and
+ * admin is always HTTP + 1). */
 int sr_tk_spawn_at(struct sr_tk_cluster *h, const char *seeds, int gossip_port, int http_port);
 /* Send `sig` to node i (only ever a pid this cluster started); tracks
  * SIGSTOP/SIGCONT. */
@@ -80,12 +105,33 @@ size_t sr_tk_running(const struct sr_tk_cluster *h);
  * one ring checksum (from /admin/status). */
 bool sr_tk_converged(struct sr_tk_cluster *h);
 bool sr_tk_wait_converged(struct sr_tk_cluster *h, sr_time_us deadline);
-/* Partition with /admin/faults: spec "0,1|2,3,4" (node indices; nodes not
- * named keep talking to everyone). 0, or -1 with nothing applied past the
- * first failure. */
+/* Partition: spec "0,1|2,3,4" (node indices; nodes not named keep talking
+ * to everyone). With /admin/faults, or in netns mode with nftables drop
+ * rules in each node's namespace (they outlive a restart of the node).
+ * 0, or -1 with nothing applied past the first failure. */
 int sr_tk_partition(struct sr_tk_cluster *h, const char *spec);
-/* Clear every running node's faults. */
+/* Clear every running node's faults (netns mode: every drop and loss rule). */
 int sr_tk_heal(struct sr_tk_cluster *h);
+
+/* ---- network-namespace mode --------------------------------------------------- */
+
+/* Whether netns mode can run here: root or CAP_NET_ADMIN + CAP_SYS_ADMIN,
+ * `ip` and `nft` found, and a trial namespace can be made (and is deleted
+ * again). If not, false with the reason in `why` (for a test's skip). */
+bool sr_tk_netns_usable(char *why, size_t whylen);
+/* Whether this kernel has the netem qdisc (`tc netem`: delay, loss,
+ * reordering), tried on a trial namespace's loopback; false with the reason
+ * otherwise. Loss here is made with nftables either way (sr_tk_loss). */
+bool sr_tk_netem_usable(char *why, size_t whylen);
+/* Netns mode: drop `percent` (0..100) of the packets every node receives
+ * from the other nodes (nftables numgen random; admin traffic from the
+ * host is never dropped); 0 removes it. 0 or -1. */
+int sr_tk_loss(struct sr_tk_cluster *h, int percent);
+/* Netns mode: packets the partition and loss rules of node i's namespace
+ * dropped so far (nftables counters), or -1. The loss rule's own figures
+ * since the last sr_tk_loss or heal (both reset them) go to *loss_seen
+ * (packets from other nodes it saw) and *loss_dropped, where not NULL. */
+long sr_tk_dropped(struct sr_tk_cluster *h, size_t i, long *loss_seen, long *loss_dropped);
 
 /* Chaos: every `every_ms`, kill -9 one random running node (never the
  * last one) and restart it `every_ms / 2` later; at most `kills` kills,

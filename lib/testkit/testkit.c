@@ -13,13 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <time.h>
-#include "swimring/testkit.h"
+#include "tk_int.h"
 
 void sr_tk_init(struct sr_tk_cluster *h, const char *ringd, const char *profile)
 {
     memset(h, 0, sizeof(*h));
     h->ringd = ringd;
     h->profile = profile;
+    h->net.subnet = -1;
+    h->net.janitor_fd = -1;
     snprintf(h->logdir, sizeof(h->logdir), "/tmp/sr-tk-%d", (int)getpid());
 }
 
@@ -32,6 +34,8 @@ void sr_tk_destroy(struct sr_tk_cluster *h)
             h->nodes[i].pid = 0;
         }
     }
+    if (h->netns)
+        tk_net_down(h);
 }
 
 static int bind_port(int type, int port)
@@ -102,10 +106,21 @@ static int tk_exec(struct sr_tk_cluster *h, size_t i)
             dup2(fd, 2);
         }
         close_range(3, ~0u, 0); /* no inherited sockets or pipes in the node */
+        if (nd->netns[0] && tk_net_enter(nd->netns) != 0) {
+            fprintf(stderr, "testkit: cannot enter network namespace %s\n", nd->netns);
+            _exit(126);
+        }
         const char *argv[40] = {h->ringd, "--listen", nd->gossip, "--http", nd->http,
                                 "--name", nd->name, "--profile", h->profile,
                                 "--log-level", "info", "--set", "admin.faults=true"};
         int a = h->no_faults ? 11 : 13;
+        char admin[64];
+        if (strcmp(nd->admin, nd->http) != 0) {
+            /* admin answers loopback clients only unless on a listener of its own */
+            snprintf(admin, sizeof admin, "admin.listen=%s", nd->admin);
+            argv[a++] = "--set";
+            argv[a++] = admin;
+        }
         if (nd->seeds[0]) {
             argv[a++] = "--seeds";
             argv[a++] = nd->seeds;
@@ -131,12 +146,19 @@ int sr_tk_spawn_at(struct sr_tk_cluster *h, const char *seeds, int gossip_port, 
     if (h->n >= SR_TK_MAX_NODES)
         return -1;
     struct sr_tk_node *nd = &h->nodes[h->n];
-    int gp = gossip_port > 0 ? gossip_port : harness_new_port(h, -1);
-    int hp = http_port > 0 ? http_port : harness_new_port(h, gp);
-    if (gp < 0 || hp < 0)
-        return -1;
-    snprintf(nd->gossip, sizeof(nd->gossip), "127.0.0.1:%d", gp);
-    snprintf(nd->http, sizeof(nd->http), "127.0.0.1:%d", hp);
+    if (h->netns) {
+        /* its own namespace and address: any port is free there */
+        if (tk_net_node(h, h->n, gossip_port, http_port) < 0)
+            return -1;
+    } else {
+        int gp = gossip_port > 0 ? gossip_port : harness_new_port(h, -1);
+        int hp = http_port > 0 ? http_port : harness_new_port(h, gp);
+        if (gp < 0 || hp < 0)
+            return -1;
+        snprintf(nd->gossip, sizeof(nd->gossip), "127.0.0.1:%d", gp);
+        snprintf(nd->http, sizeof(nd->http), "127.0.0.1:%d", hp);
+        memcpy(nd->admin, nd->http, sizeof(nd->admin));
+    }
     snprintf(nd->name, sizeof(nd->name), "n%zu", h->n);
     snprintf(nd->seeds, sizeof(nd->seeds), "%s", seeds ? seeds : "");
     mkdir(h->logdir, 0755); /* may exist */
@@ -375,7 +397,7 @@ static const char *jstr(json_t *o, const char *key)
 
 void sr_tk_status_of(struct sr_tk_cluster *h, size_t i, const char *addr, char *out, size_t outlen)
 {
-    json_t *j = sr_tk_http(h->nodes[i].http, "GET", "/admin/members");
+    json_t *j = sr_tk_http(h->nodes[i].admin, "GET", "/admin/members");
     size_t k;
     json_t *m;
     snprintf(out, outlen, "%s", j ? "" : "?");
@@ -400,7 +422,7 @@ bool sr_tk_converged(struct sr_tk_cluster *h)
     for (size_t i = 0; i < h->n; i++) {
         if (h->nodes[i].pid <= 0 || h->nodes[i].stopped)
             continue;
-        json_t *j = sr_tk_http(h->nodes[i].http, "GET", "/admin/status");
+        json_t *j = sr_tk_http(h->nodes[i].admin, "GET", "/admin/status");
         long members = ring_field(j, "members"), cs = ring_field(j, "checksum");
         json_decref(j);
         if (members != want || cs < 0 || (sum >= 0 && cs != sum))
@@ -447,8 +469,7 @@ int sr_tk_http_body(const char *hostport, const char *method, const char *path,
     return st;
 }
 
-/* Group of node i in a spec "0,1|2,3", or -1 if not named. */
-static int tk_group_of(const char *spec, size_t i)
+int tk_group_of(const char *spec, size_t i)
 {
     int g = 0;
     for (const char *p = spec; *p;) {
@@ -477,6 +498,8 @@ int sr_tk_partition(struct sr_tk_cluster *h, const char *spec)
     for (size_t i = 0; i < h->n; i++)
         if (tk_group_of(spec, i) == -2)
             return -1;
+    if (h->netns)
+        return tk_net_partition(h, spec);
     for (size_t i = 0; i < h->n; i++) {
         int gi = tk_group_of(spec, i);
         if (gi < 0 || h->nodes[i].pid <= 0)
@@ -493,7 +516,7 @@ int sr_tk_partition(struct sr_tk_cluster *h, const char *spec)
             first = false;
         }
         snprintf(body + used, sizeof(body) - used, "]}");
-        if (sr_tk_http_body(h->nodes[i].http, "POST", "/admin/faults", body, NULL) != 200)
+        if (sr_tk_http_body(h->nodes[i].admin, "POST", "/admin/faults", body, NULL) != 200)
             return -1;
     }
     return 0;
@@ -502,9 +525,11 @@ int sr_tk_partition(struct sr_tk_cluster *h, const char *spec)
 int sr_tk_heal(struct sr_tk_cluster *h)
 {
     int rc = 0;
+    if (h->netns)
+        return tk_net_heal(h);
     for (size_t i = 0; i < h->n; i++)
         if (h->nodes[i].pid > 0 && !h->nodes[i].stopped &&
-            sr_tk_http_body(h->nodes[i].http, "POST", "/admin/faults", "{}", NULL) != 200)
+            sr_tk_http_body(h->nodes[i].admin, "POST", "/admin/faults", "{}", NULL) != 200)
             rc = -1;
     return rc;
 }

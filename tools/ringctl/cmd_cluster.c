@@ -1,17 +1,19 @@
 /* ringctl cluster: local clusters for development and chaos, on testkit.
  *
  *   ringctl cluster up N [--daemon PATH] [--services a,b] [--base-port P]
- *                        [--dir D] [--profile local|lan]
+ *                        [--dir D] [--profile local|lan] [--netns]
  *   ringctl cluster status|down [--dir D] [--json]
  *   ringctl cluster kill I [--signal KILL|TERM|STOP|CONT] [--dir D]
  *   ringctl cluster restart I [--dir D]
  *   ringctl cluster partition 'I,J|K,L' [--dir D]      ringctl cluster heal
+ *   ringctl cluster loss PERCENT [--dir D]             (--netns clusters)
  *   ringctl cluster chaos [--kills K] [--every S] [--duration S] [--dir D]
  *
  * `up` writes D/cluster.json (daemon, profile, flags, and per node: name,
- * addresses, pid); every later command reads it, so only processes this
- * tool started are ever signalled, by pid, and only while their command
- * line still names the daemon (a recycled pid is left alone). */
+ * addresses, pid, namespace); every later command reads it, so only
+ * processes this tool started are ever signalled, by pid, and only while
+ * their command line still names the daemon (a recycled pid is left
+ * alone); `down` deletes only the namespaces listed there. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,20 +43,25 @@ struct cl_opts {
     const char *dir, *daemon, *services, *profile, *signal, *spec;
     long n, index, base_port, kills;
     double every_s, duration_s;
-    bool json;
+    bool json, netns;
 };
 
 static void cluster_usage(FILE *out)
 {
     fprintf(out,
             "usage: ringctl cluster up N [--daemon PATH] [--services a,b] [--base-port P]\n"
-            "                            [--dir D] [--profile local|lan]\n"
+            "                            [--dir D] [--profile local|lan] [--netns] [--json]\n"
             "       ringctl cluster status|down|heal [--dir D] [--json]\n"
             "       ringctl cluster kill I [--signal KILL|TERM|STOP|CONT] [--dir D]\n"
             "       ringctl cluster restart I [--dir D]\n"
             "       ringctl cluster partition 'I,J|K,L' [--dir D]\n"
+            "       ringctl cluster loss PERCENT [--dir D]          (--netns clusters only)\n"
             "       ringctl cluster chaos [--kills K] [--every S] [--duration S] [--dir D]\n"
-            "Default dir ./ringctl-cluster; default daemon: the ringd beside ringctl.\n");
+            "Default dir ./ringctl-cluster; default daemon: the ringd beside ringctl.\n"
+            "--netns (root, iproute2, nftables): each node in its own network namespace\n"
+            "with its own address (198.18.K.I+1, gossip port P, HTTP P+1000, admin\n"
+            "P+1001; default P 7000); partition, heal and loss are then nftables rules.\n"
+            "Exit: 0 ok, 1 failed (status: not converged), 2 usage.\n");
 }
 
 static int parse(int argc, char **argv, struct cl_opts *o)
@@ -65,6 +72,8 @@ static int parse(int argc, char **argv, struct cl_opts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--json") == 0)
             o->json = true;
+        else if (strcmp(a, "--netns") == 0)
+            o->netns = true;
         else if (a[0] == '-' && a[1] == '-' && !v)
             return -1;
         else if (strcmp(a, "--dir") == 0) o->dir = v, i++;
@@ -80,6 +89,12 @@ static int parse(int argc, char **argv, struct cl_opts *o)
             return -1;
         else if (strcmp(argv[1], "partition") == 0 && !o->spec)
             o->spec = a;
+        else if (strcmp(argv[1], "loss") == 0 && o->index < 0) {
+            char *end;
+            o->index = strtol(a, &end, 10);
+            if (*end || o->index < 0 || o->index > 100)
+                return -1;
+        }
         else if (o->n < 0 && o->index < 0) {
             char *end;
             long x = strtol(a, &end, 10);
@@ -122,14 +137,19 @@ static int state_save(struct cl *c)
     json_t *nodes = json_array(), *extra = json_array();
     for (size_t i = 0; i < c->tk.n; i++) {
         const struct sr_tk_node *nd = &c->tk.nodes[i];
-        json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", nd->name,
-                                               "gossip", nd->gossip, "http", nd->http, "seeds",
+        json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "name",
+                                               nd->name, "gossip", nd->gossip, "http", nd->http,
+                                               "admin", nd->admin, "netns", nd->netns, "seeds",
                                                nd->seeds, "pid", (int)nd->pid));
     }
     for (size_t i = 0; i < EXTRA_MAX && c->extra[i]; i++)
         json_array_append_new(extra, json_string(c->extra[i]));
     json_t *s = json_pack("{s:s, s:s, s:s, s:o, s:o}", "daemon", c->daemon, "profile", c->profile,
                           "logdir", c->tk.logdir, "extra", extra, "nodes", nodes);
+    if (c->tk.netns) /* what `down` deletes: only what `up` made */
+        json_object_set_new(s, "netns",
+                            json_pack("{s:s, s:i, s:b}", "prefix", c->tk.net.prefix, "subnet",
+                                      c->tk.net.subnet, "up", c->tk.net.up));
     snprintf(path, sizeof path, "%s/" STATE, c->dir);
     int rc = json_dump_file(s, path, JSON_INDENT(2));
     json_decref(s);
@@ -179,6 +199,13 @@ static int state_load(struct cl *c, const char *dir)
     sr_tk_init(&c->tk, c->daemon, c->profile);
     c->tk.detach = true;
     snprintf(c->tk.logdir, sizeof c->tk.logdir, "%s", js(c->state, "logdir"));
+    json_t *net = json_object_get(c->state, "netns");
+    if (net) {
+        c->tk.netns = true;
+        snprintf(c->tk.net.prefix, sizeof c->tk.net.prefix, "%s", js(net, "prefix"));
+        c->tk.net.subnet = (int)json_integer_value(json_object_get(net, "subnet"));
+        c->tk.net.up = json_is_true(json_object_get(net, "up"));
+    }
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(c->state, "extra"), i, v)
@@ -192,6 +219,10 @@ static int state_load(struct cl *c, const char *dir)
         snprintf(nd->name, sizeof nd->name, "%s", js(v, "name"));
         snprintf(nd->gossip, sizeof nd->gossip, "%s", js(v, "gossip"));
         snprintf(nd->http, sizeof nd->http, "%s", js(v, "http"));
+        snprintf(nd->admin, sizeof nd->admin, "%s", js(v, "admin")[0] ? js(v, "admin") : nd->http);
+        snprintf(nd->netns, sizeof nd->netns, "%s", js(v, "netns"));
+        if (nd->netns[0])
+            c->tk.net.made |= 1ull << i;
         snprintf(nd->seeds, sizeof nd->seeds, "%s", js(v, "seeds"));
         pid_t pid = (pid_t)json_integer_value(json_object_get(v, "pid"));
         nd->pid = pid_is_ours(pid, c->daemon) ? pid : 0;
@@ -202,17 +233,32 @@ static int state_load(struct cl *c, const char *dir)
 
 /* ---- commands -------------------------------------------------------------- */
 
+/* The services a node hosts, from its /admin/status ("presence,geo"). */
+static void services_of(json_t *st, char *out, size_t len)
+{
+    const char *k;
+    json_t *v;
+    size_t used = 0;
+    out[0] = '\0';
+    json_object_foreach(json_object_get(st, "services"), k, v)
+        if (used < len)
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used ? "," : "", k);
+}
+
 static void print_nodes(struct cl *c, bool json)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < c->tk.n; i++) {
         const struct sr_tk_node *nd = &c->tk.nodes[i];
-        json_t *st = nd->pid > 0 && !nd->stopped ? sr_tk_http(nd->http, "GET", "/admin/status") : NULL;
+        json_t *st = nd->pid > 0 && !nd->stopped ? sr_tk_http(nd->admin, "GET", "/admin/status") : NULL;
         json_t *ring = json_object_get(st, "ring");
-        json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:i, s:b, s:I, s:I}", "index",
-                                           (int)i, "name", nd->name, "gossip", nd->gossip, "http",
-                                           nd->http, "pid", (int)nd->pid, "up", st != NULL,
-                                           "ring_members",
+        char svc[128];
+        services_of(st, svc, sizeof svc);
+        json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:I, s:I}",
+                                           "index", (int)i, "name", nd->name, "gossip", nd->gossip,
+                                           "http", nd->http, "admin", nd->admin, "netns",
+                                           nd->netns, "services", svc, "pid", (int)nd->pid, "up",
+                                           st != NULL, "ring_members",
                                            (json_int_t)json_integer_value(json_object_get(ring, "members")),
                                            "ring_checksum",
                                            (json_int_t)json_integer_value(json_object_get(ring, "checksum"))));
@@ -225,26 +271,71 @@ static void print_nodes(struct cl *c, bool json)
         json_decref(o);
         return;
     }
-    printf("%-5s %-6s %-18s %-18s %-8s %-5s %s\n", "INDEX", "NAME", "GOSSIP/RPC", "HTTP/ADMIN", "PID",
-           "UP", "RING");
+    printf("%-5s %-6s %-21s %-27s %-8s %-4s %-15s %s\n", "INDEX", "NAME", "GOSSIP/RPC",
+           "HTTP/ADMIN", "PID", "UP", "SERVICES", "RING");
     size_t i;
     json_t *r;
-    json_array_foreach(a, i, r)
-        printf("%-5zu %-6s %-18s %-18s %-8d %-5s %lld members, checksum %lld\n", i, js(r, "name"),
-               js(r, "gossip"), js(r, "http"), (int)json_integer_value(json_object_get(r, "pid")),
+    json_array_foreach(a, i, r) {
+        char web[64];
+        const char *http = js(r, "http"), *admin = js(r, "admin"), *port = strrchr(admin, ':');
+        if (strcmp(http, admin) == 0 || !port)
+            snprintf(web, sizeof web, "%s", http);
+        else
+            snprintf(web, sizeof web, "%s admin %s", http, port); /* same host */
+        printf("%-5zu %-6s %-21s %-27s %-8d %-4s %-15s %lld members, checksum %lld\n", i,
+               js(r, "name"), js(r, "gossip"), web,
+               (int)json_integer_value(json_object_get(r, "pid")),
                json_is_true(json_object_get(r, "up")) ? "yes" : "no",
+               js(r, "services")[0] ? js(r, "services") : "-",
                (long long)json_integer_value(json_object_get(r, "ring_members")),
                (long long)json_integer_value(json_object_get(r, "ring_checksum")));
+    }
+    if (c->tk.netns)
+        printf("network namespaces %s-n0..n%zu on the bridge in %s-sw (ip netns exec NAME ...)\n",
+               c->tk.net.prefix, c->tk.n ? c->tk.n - 1 : 0, c->tk.net.prefix);
     printf("logs in %s\n", c->tk.logdir);
     json_decref(a);
+}
+
+/* A cluster still running in `dir` (its state file names a live pid of ours). */
+static bool running_in(const char *dir)
+{
+    struct cl old;
+    bool any = false;
+    char path[300];
+    snprintf(path, sizeof path, "%s/" STATE, dir);
+    if (access(path, F_OK) != 0 || state_load(&old, dir) != RINGCTL_OK)
+        return false;
+    for (size_t i = 0; i < old.tk.n; i++)
+        any |= old.tk.nodes[i].pid > 0;
+    any |= old.tk.netns && (old.tk.net.up || old.tk.net.made);
+    json_decref(old.state);
+    return any;
+}
+
+/* --netns: say why not, and what the kernel lacks for delays. */
+static bool netns_check(bool json)
+{
+    char why[256];
+    if (!sr_tk_netns_usable(why, sizeof why)) {
+        fprintf(stderr, "ringctl cluster up --netns: network namespaces not usable: %s\n", why);
+        return false;
+    }
+    if (!json && !sr_tk_netem_usable(why, sizeof why))
+        printf("note: %s; loss is made with nftables (cluster loss), no delays\n", why);
+    return true;
 }
 
 static int cluster_up(const struct cl_opts *o)
 {
     struct cl c;
     memset(&c, 0, sizeof c);
-    if (o->n < 1 || o->n > SR_TK_MAX_NODES) {
-        fprintf(stderr, "ringctl cluster up: N must be 1..%d\n", SR_TK_MAX_NODES);
+    if (o->n < 1 || o->n > SR_TK_MAX_NODES - (o->netns ? 1 : 0)) {
+        fprintf(stderr, "ringctl cluster up: N must be 1..%d\n", SR_TK_MAX_NODES - (o->netns ? 1 : 0));
+        return RINGCTL_USAGE;
+    }
+    if (o->base_port < 0 || o->base_port + 1001 + o->n > 65535) {
+        fprintf(stderr, "ringctl cluster up: --base-port must leave room for P+1000+N\n");
         return RINGCTL_USAGE;
     }
     snprintf(c.dir, sizeof c.dir, "%s", o->dir);
@@ -252,6 +343,13 @@ static int cluster_up(const struct cl_opts *o)
         fprintf(stderr, "ringctl cluster up: cannot create %s: %s\n", o->dir, strerror(errno));
         return RINGCTL_FAIL;
     }
+    if (running_in(o->dir)) {
+        fprintf(stderr, "ringctl cluster up: a cluster is still running in %s; stop it first: "
+                        "ringctl cluster down --dir %s\n", o->dir, o->dir);
+        return RINGCTL_FAIL;
+    }
+    if (o->netns && !netns_check(o->json))
+        return RINGCTL_FAIL;
     if (o->daemon)
         snprintf(c.daemon, sizeof c.daemon, "%s", o->daemon);
     else
@@ -267,15 +365,20 @@ static int cluster_up(const struct cl_opts *o)
     }
     sr_tk_init(&c.tk, c.daemon, c.profile);
     c.tk.detach = true;
+    c.tk.netns = o->netns;
     c.tk.extra = c.extra;
     char *abs = realpath(o->dir, NULL);
     snprintf(c.tk.logdir, sizeof c.tk.logdir, "%s", abs ? abs : o->dir);
     free(abs);
     for (long i = 0; i < o->n; i++) {
-        int gp = o->base_port ? (int)(o->base_port + i) : 0;
-        int hp = o->base_port ? (int)(o->base_port + 1000 + i) : 0;
+        /* --netns: one address per node, so every node takes the same ports */
+        long step = o->netns ? 0 : i;
+        int gp = o->base_port ? (int)(o->base_port + step) : 0;
+        int hp = o->base_port ? (int)(o->base_port + 1000 + step) : 0;
         if (sr_tk_spawn_at(&c.tk, i ? c.tk.nodes[0].gossip : NULL, gp, hp) < 0) {
-            fprintf(stderr, "ringctl cluster up: cannot start node %ld (%s)\n", i, c.daemon);
+            fprintf(stderr, "ringctl cluster up: cannot start node %ld (%s; logs in %s); "
+                            "ringctl cluster down --dir %s removes what was started\n",
+                    i, c.daemon, c.tk.logdir, o->dir);
             state_save(&c);
             return RINGCTL_FAIL;
         }
@@ -332,6 +435,16 @@ static int cluster_cmd(const char *verb, const struct cl_opts *o)
             fprintf(stderr, "ringctl cluster partition: want 'I,J|K,L' and nodes with admin.faults\n");
     } else if (!strcmp(verb, "heal")) {
         rc = sr_tk_heal(&c.tk) == 0 ? RINGCTL_OK : RINGCTL_FAIL;
+    } else if (!strcmp(verb, "loss")) {
+        if (!c.tk.netns || o->index < 0) {
+            fprintf(stderr, "ringctl cluster loss: %s\n",
+                    o->index < 0 ? "give a PERCENT 0..100" : "only for clusters started with --netns");
+            rc = RINGCTL_USAGE;
+        } else {
+            rc = sr_tk_loss(&c.tk, (int)o->index) == 0 ? RINGCTL_OK : RINGCTL_FAIL;
+            printf("loss %ld%% on every node's input from the other nodes%s\n", o->index,
+                   rc ? " FAILED (see net.log in the log dir)" : "");
+        }
     } else if (!strcmp(verb, "chaos")) {
         int kills = sr_tk_chaos(&c.tk, (int)o->kills, (uint32_t)(o->every_s * 1000),
                                 (uint32_t)(o->duration_s * 1000), (uint64_t)getpid(), NULL, NULL);
@@ -348,7 +461,10 @@ static int cluster_cmd(const char *verb, const struct cl_opts *o)
                 sr_tk_signal(&c.tk, i, SIGKILL);
                 (void)sr_tk_reap(&c.tk, i, sr_time_mono_us() + 3 * SR_US_PER_S);
             }
-        printf("stopped %zu node(s) of %s\n", c.tk.n, o->dir);
+        bool netns = c.tk.netns;
+        sr_tk_destroy(&c.tk); /* what is left: SIGKILL; the namespaces up made */
+        printf("stopped %zu node(s) of %s%s\n", c.tk.n, o->dir,
+               netns ? ", deleted their network namespaces" : "");
     } else {
         cluster_usage(stderr);
         rc = RINGCTL_USAGE;

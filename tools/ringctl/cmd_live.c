@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "live.h"
+#include "swimring/testkit.h"
 #include "ringctl.h"
 
 #define BAR_WIDTH 40
@@ -134,7 +135,12 @@ static int run_ring(int argc, char **argv) { return show(argc, argv, "/admin/rin
 /* ---- checksums ---------------------------------------------------------------- */
 
 /* Ask every member (through its "admin" label) for its ring checksum and
- * group members by it: one group = the cluster agrees. */
+ * group members by it: one group = the cluster agrees. Members the node
+ * holds faulty are asked too: one that answers is alive behind a partition
+ * and shows up in its own group (ringpop-admin's partition view); one that
+ * does not is listed as down and is no disagreement (a node killed and
+ * removed from the ring). Alive or suspect members that do not answer are
+ * unreachable, and that is a disagreement. */
 static int run_checksums(int argc, char **argv)
 {
     struct live_opts o;
@@ -146,19 +152,22 @@ static int run_checksums(int argc, char **argv)
         json_decref(m);
         return RINGCTL_UNREACHABLE;
     }
-    json_t *groups = json_object(), *unreachable = json_array();
+    json_t *groups = json_object(), *unreachable = json_array(), *down = json_array();
     size_t i;
     json_t *mem;
     json_array_foreach(json_object_get(m, "members"), i, mem) {
         const char *status = jstr(mem, "status");
-        if (strcmp(status, "alive") != 0 && strcmp(status, "suspect") != 0)
+        bool faulty = strcmp(status, "faulty") == 0;
+        if (strcmp(status, "alive") != 0 && strcmp(status, "suspect") != 0 && !faulty)
             continue;
         const char *admin = jstr(json_object_get(mem, "labels"), "admin");
         int s2 = -1;
-        json_t *stj = admin[0] ? live_call(admin, "GET", "/admin/status", NULL, &s2) : NULL;
+        json_t *stj = !admin[0] ? NULL
+                      : faulty  ? sr_tk_http(admin, "GET", "/admin/status") /* quietly */
+                                : live_call(admin, "GET", "/admin/status", NULL, &s2);
         long sum = stj ? jint(json_object_get(stj, "ring"), "checksum") : -1;
         if (sum < 0) {
-            json_array_append_new(unreachable, json_string(jstr(mem, "address")));
+            json_array_append_new(faulty ? down : unreachable, json_string(jstr(mem, "address")));
         } else {
             char key[24];
             snprintf(key, sizeof key, "%ld", sum);
@@ -172,8 +181,8 @@ static int run_checksums(int argc, char **argv)
     size_t ngroups = json_object_size(groups);
     bool agree = ngroups == 1 && json_array_size(unreachable) == 0;
     if (o.json) {
-        json_t *out = json_pack("{s:o, s:o, s:b}", "groups", groups, "unreachable", unreachable,
-                                "agree", agree);
+        json_t *out = json_pack("{s:o, s:o, s:o, s:b}", "groups", groups, "unreachable",
+                                unreachable, "down", down, "agree", agree);
         live_print_json(out);
         json_decref(out);
     } else {
@@ -187,10 +196,13 @@ static int run_checksums(int argc, char **argv)
         }
         json_array_foreach(unreachable, i, mem)
             printf("unreachable %s\n", json_string_value(mem));
+        json_array_foreach(down, i, mem)
+            printf("down        %s (faulty, does not answer)\n", json_string_value(mem));
         printf(agree ? "the cluster agrees\n" : "the cluster does NOT agree (%zu groups)\n",
                ngroups);
         json_decref(groups);
         json_decref(unreachable);
+        json_decref(down);
     }
     json_decref(m);
     return agree ? RINGCTL_OK : RINGCTL_DISAGREE;
