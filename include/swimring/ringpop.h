@@ -27,7 +27,7 @@ struct sr_ringpop_cfg {
     size_t nhosts;
     uint32_t suspect_ms;         /* suspect -> faulty (ringpop: 5000) */
     uint32_t faulty_ms;          /* faulty kept before it is reaped */
-    uint32_t tombstone_ms;       /* reserved: the core has no tombstone state */
+    uint32_t tombstone_ms;       /* tombstone kept before it is evicted */
     uint32_t join_size;          /* seeds asked at once (ringpop-go: 3 x 2 = 6) */
     uint32_t max_reverse_syncs;  /* concurrent reverse full syncs (ringpop-go: 5) */
 };

@@ -37,6 +37,8 @@ enum sr_swim_status {
     SR_SWIM_SUSPECT = 1,
     SR_SWIM_FAULTY = 2,  /* declared dead; kept as a tombstone until reaped */
     SR_SWIM_LEFT = 3,    /* left gracefully; kept as a tombstone until reaped */
+    SR_SWIM_TOMBSTONE = 4, /* only with cfg.tombstone_evict_ms (ringpop): faulty past
+                            * tombstone_ms, removed tombstone_evict_ms later */
 };
 
 SR_API const char *sr_swim_status_name(enum sr_swim_status st);
@@ -122,6 +124,9 @@ struct sr_swim_cfg {
     uint32_t accept_unknown_down;   /* 1: news of an unknown member in any state creates it */
     uint32_t quiet_sync;            /* 1: full-sync entries apply as they are (faulty stays
                                      * faulty) and are not relayed (ringpop join lists) */
+    uint32_t tombstone_evict_ms;    /* >0: faulty members become SR_SWIM_TOMBSTONE after
+                                     * tombstone_ms and are removed this much later */
+    uint32_t labels_every_state;    /* 1: labels travel with every state, not only alive */
 };
 
 /* Profiles: LAN (memberlist-like timings), local (loopback tests: fast). */
@@ -163,6 +168,9 @@ SR_API int sr_swim_receive(struct sr_swim *s, const char *from, const void *data
 /* Announce a graceful leave: this node is marked left and the news is sent
  * at once to several members. Probing stops. */
 SR_API int sr_swim_leave(struct sr_swim *s);
+/* With tombstone_evict_ms: every faulty member becomes a tombstone now
+ * (ringpop's /admin/reap). Returns how many. */
+SR_API size_t sr_swim_reap_faulty(struct sr_swim *s);
 /* Undo a leave: back to alive at a new incarnation, probing again. */
 SR_API int sr_swim_rejoin(struct sr_swim *s);
 /* Set (value != NULL) or remove (value == NULL) one of this node's labels;

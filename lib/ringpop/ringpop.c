@@ -314,9 +314,7 @@ struct members_ud {
 static void member_change(void *ud, const struct sr_swim_member_info *m)
 {
     struct members_ud *u = ud;
-    json_t *c = json_pack("{s:s, s:s, s:I}", "address", m->addr, "status",
-                          sr_rp_status_name(m->status), "incarnationNumber",
-                          (json_int_t)m->incarnation);
+    json_t *c = sr_rp_change_new(m->addr, m->status, m->incarnation);
     if (c == NULL)
         return;
     if (u->source) {
@@ -467,6 +465,8 @@ static void ringpop_core_cfg(const struct sr_ringpop_cfg *rc, struct sr_swim_cfg
     cfg->awareness_max = 1;
     cfg->mtu = RP_MTU;
     cfg->tombstone_ms = rc->faulty_ms > cfg->period_ms ? rc->faulty_ms : cfg->period_ms;
+    cfg->tombstone_evict_ms = rc->tombstone_ms ? rc->tombstone_ms : 1;
+    cfg->labels_every_state = 1;
     cfg->full_sync_interval_ms = 3600000;
     cfg->heal_probe_ms = 3600000;
 }

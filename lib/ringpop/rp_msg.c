@@ -22,8 +22,8 @@ int sr_rp_status_parse(const char *s, bool tombstone)
 
 const char *sr_rp_status_name(enum sr_swim_status st)
 {
-    static const char *const names[] = {"alive", "suspect", "faulty", "leave"};
-    return (unsigned)st < 4 ? names[st] : "faulty";
+    static const char *const names[] = {"alive", "suspect", "faulty", "leave", "tombstone"};
+    return (unsigned)st < 5 ? names[st] : "faulty";
 }
 
 static bool get_inc(const json_t *o, const char *key, uint64_t *out)
@@ -74,10 +74,8 @@ static bool put_change(struct sr_buf *out, const json_t *c, struct sr_rp_drops *
         d->bad_change++;
         return false;
     }
-    if (status == 4) {
-        d->tombstone++;
-        return false;
-    }
+    if (status == 4)
+        d->tombstone++; /* counted: the core applies it only to known members */
     struct sr_swim_label labels[SR_SWIM_LABELS_MAX];
     size_t nl = 0;
     if (!get_labels(c, labels, &nl)) {
@@ -152,14 +150,24 @@ int sr_rp_changes_to_state(struct sr_buf *out, const char *from, const json_t *m
     return rc;
 }
 
+json_t *sr_rp_change_new(const char *addr, enum sr_swim_status st, uint64_t inc)
+{
+    /* tombstones travel as faulty + tombstone:true (older ringpops know no
+     * "tombstone" status) */
+    json_t *c = json_pack("{s:s, s:s, s:I}", "address", addr, "status",
+                          st == SR_SWIM_TOMBSTONE ? "faulty" : sr_rp_status_name(st),
+                          "incarnationNumber", (json_int_t)inc);
+    if (c != NULL && st == SR_SWIM_TOMBSTONE)
+        json_object_set_new(c, "tombstone", json_true());
+    return c;
+}
+
 json_t *sr_rp_update_to_change(const struct sr_swim_update *u, const char *source,
                                uint64_t source_inc)
 {
     char addr[SR_SWIM_ADDR_MAX];
     snprintf(addr, sizeof(addr), "%.*s", (int)u->addr_len, u->addr);
-    json_t *c = json_pack("{s:s, s:s, s:I}", "address", addr, "status",
-                          sr_rp_status_name((enum sr_swim_status)u->status),
-                          "incarnationNumber", (json_int_t)u->incarnation);
+    json_t *c = sr_rp_change_new(addr, (enum sr_swim_status)u->status, u->incarnation);
     if (c == NULL)
         return NULL;
     char src[SR_SWIM_ADDR_MAX];

@@ -4,8 +4,8 @@
  * A ringpop "change" {address, status, incarnationNumber, source,
  * sourceIncarnationNumber, labels, tombstone} becomes one core update
  * (lib/swim/wire.h): status alive/suspect/faulty/leave map to the core's
- * alive/suspect/faulty/left; "tombstone" (or faulty + tombstone:true) has
- * no core status and is dropped (counted). Incarnations must be integers in
+ * alive/suspect/faulty/left, "tombstone" (or faulty + tombstone:true) to
+ * SR_SWIM_TOMBSTONE (the core's tombstone_evict_ms option). Incarnations must be integers in
  * [0, 2^53); anything else drops the change, not the message.
  *
  * Checksum (ringpop-go swim/member.go): for every member not in the
@@ -47,6 +47,9 @@ int sr_rp_changes_to_datagram(struct sr_buf *out, uint32_t type, uint64_t seq,
  * ringpop membership array, for sr_swim_merge_state. */
 int sr_rp_changes_to_state(struct sr_buf *out, const char *from, const json_t *membership,
                            struct sr_rp_drops *drops);
+
+/* A change object {address, status, incarnationNumber[, tombstone]}. */
+json_t *sr_rp_change_new(const char *addr, enum sr_swim_status st, uint64_t inc);
 
 /* One core update as a ringpop change object (new reference). `source` and
  * `source_inc` name who reports it. */

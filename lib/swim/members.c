@@ -186,7 +186,10 @@ static void list_del(struct sr_swim_members *t, uint32_t *a, uint32_t *n, struct
     r->list_pos = SR_SWIM_NONE;
 }
 
-static bool is_tomb(uint32_t st) { return st == SR_SWIM_FAULTY || st == SR_SWIM_LEFT; }
+static bool is_tomb(uint32_t st)
+{
+    return st == SR_SWIM_FAULTY || st == SR_SWIM_LEFT || st == SR_SWIM_TOMBSTONE;
+}
 
 uint32_t sr_swim_members_add(struct sr_swim_members *t, const char *addr, size_t alen,
                              const char *name, size_t nlen, uint64_t inc, bool self,

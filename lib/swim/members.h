@@ -57,7 +57,7 @@ struct sr_swim_members {
     uint32_t norder, caporder;
     uint32_t *suspects, nsuspects, capsuspects;
     uint32_t *tombs, ntombs, captombs;
-    uint32_t counts[4];
+    uint32_t counts[5];           /* by status, SR_SWIM_TOMBSTONE included */
     uint64_t checksum;
 };
 

@@ -353,9 +353,15 @@ static void run_reap(struct sr_swim *s, sr_time_us now)
         if (i >= s->mem.ntombs)
             continue;
         uint32_t id = s->mem.tombs[i];
-        sr_time_us due = s->mem.recs[id].changed_at + keep;
+        uint32_t st = s->mem.recs[id].status;
+        sr_time_us due = s->mem.recs[id].changed_at +
+                         (st == SR_SWIM_TOMBSTONE ? ms(s->cfg.tombstone_evict_ms) : keep);
         if (now < due) {
             sr_swim_note_deadline(&s->next_reap_at, due);
+            continue;
+        }
+        if (st == SR_SWIM_FAULTY && s->cfg.tombstone_evict_ms) {
+            sr_swim_entomb(s, id, now); /* ringpop: faulty -> tombstone, then evicted */
             continue;
         }
         SR_INFO(s->log, "swim.removed", "addr=%s", s->mem.recs[id].addr);
@@ -605,6 +611,25 @@ int sr_swim_leave(struct sr_swim *s)
     return 0;
 }
 
+size_t sr_swim_reap_faulty(struct sr_swim *s)
+{
+    size_t n = 0;
+    if (!s->cfg.tombstone_evict_ms)
+        return 0;
+    sr_time_us now = sr_swim_now(s);
+    for (uint32_t i = s->mem.ntombs; i-- > 0;) {
+        if (i >= s->mem.ntombs)
+            continue;
+        uint32_t id = s->mem.tombs[i];
+        if (s->mem.recs[id].status == SR_SWIM_FAULTY) {
+            sr_swim_entomb(s, id, now);
+            n++;
+        }
+    }
+    finish_call(s);
+    return n;
+}
+
 int sr_swim_rejoin(struct sr_swim *s)
 {
     if (!s->leaving)
@@ -670,7 +695,7 @@ const struct sr_swim_stats *sr_swim_stats(const struct sr_swim *s) { return &s->
 
 size_t sr_swim_count(const struct sr_swim *s, enum sr_swim_status st)
 {
-    return (unsigned)st < 4 ? s->mem.counts[st] : 0;
+    return (unsigned)st <= SR_SWIM_TOMBSTONE ? s->mem.counts[st] : 0;
 }
 
 int sr_swim_member(const struct sr_swim *s, const char *addr, struct sr_swim_member_info *out)

@@ -53,8 +53,8 @@ int sr_swim_cfg_validate(const struct sr_swim_cfg *c, char *err, size_t errlen)
         return bad(err, errlen, "period_ms: must be > 0");
     if (c->ping_timeout_ms == 0 || (c->ping_timeout_ms >= c->period_ms && c->ping_req_timeout_ms == 0))
         return bad(err, errlen, "ping_timeout_ms: must be > 0 and < period_ms (unless ping_req_timeout_ms is set)");
-    if (c->accept_unknown_down > 1 || c->quiet_sync > 1)
-        return bad(err, errlen, "accept_unknown_down, quiet_sync: must be 0 or 1");
+    if (c->accept_unknown_down > 1 || c->quiet_sync > 1 || c->labels_every_state > 1)
+        return bad(err, errlen, "accept_unknown_down, quiet_sync, labels_every_state: must be 0 or 1");
     if (c->ping_req_k > 16)
         return bad(err, errlen, "ping_req_k: must be <= 16");
     if (c->suspicion_min_mult == 0)
@@ -80,8 +80,8 @@ int sr_swim_cfg_validate(const struct sr_swim_cfg *c, char *err, size_t errlen)
 
 const char *sr_swim_status_name(enum sr_swim_status st)
 {
-    static const char *const names[] = {"alive", "suspect", "faulty", "left"};
-    return (unsigned)st < 4 ? names[st] : "unknown";
+    static const char *const names[] = {"alive", "suspect", "faulty", "left", "tombstone"};
+    return (unsigned)st < 5 ? names[st] : "unknown";
 }
 
 const char *sr_swim_event_name(enum sr_swim_event_type t)

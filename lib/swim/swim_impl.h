@@ -89,6 +89,8 @@ void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char
 void sr_swim_suspect(struct sr_swim *s, uint32_t id, sr_time_us now);
 /* The suspicion timer of a record expired. */
 void sr_swim_declare_faulty(struct sr_swim *s, uint32_t id, sr_time_us now);
+/* tombstone_evict_ms: a faulty record becomes a tombstone (queued). */
+void sr_swim_entomb(struct sr_swim *s, uint32_t id, sr_time_us now);
 /* Bump our incarnation past `inc` and queue the new alive record. */
 void sr_swim_refute(struct sr_swim *s, uint64_t inc);
 

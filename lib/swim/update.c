@@ -58,12 +58,13 @@ int sr_swim_encode_rec(struct sr_swim *s, uint32_t id, const char *from)
 {
     const struct sr_swim_rec *r = &s->mem.recs[id];
     struct sr_mp_writer w;
-    bool alive = r->status == SR_SWIM_ALIVE;
+    bool alive = r->status == SR_SWIM_ALIVE || s->cfg.labels_every_state;
     sr_buf_reset(&s->tmp);
     sr_mp_writer_init(&w, &s->tmp);
     sr_swim_wire_put_update(&w, r->addr, r->name, r->incarnation, r->status,
                             alive ? r->labels : NULL, alive ? r->nlabels : 0,
-                            r->status == SR_SWIM_SUSPECT || r->status == SR_SWIM_FAULTY ? from : NULL);
+                            r->status == SR_SWIM_SUSPECT || r->status == SR_SWIM_FAULTY ||
+                                    r->status == SR_SWIM_TOMBSTONE ? from : NULL);
     return sr_mp_writer_error(&w);
 }
 
@@ -217,19 +218,26 @@ static void accept_alive(struct sr_swim *s, uint32_t id, const struct sr_swim_up
 
 /* Move a known record to suspect/faulty/left at `inc`, by `from`. */
 static void accept_down(struct sr_swim *s, uint32_t id, uint32_t st, uint64_t inc,
-                        const char *from, uint64_t from_hash, sr_time_us now)
+                        const char *from, uint64_t from_hash, sr_time_us now,
+                        const struct sr_swim_label *labels, size_t nlabels)
 {
     struct sr_swim_rec *r = &s->mem.recs[id];
     uint32_t old = r->status;
     sr_swim_members_set(&s->mem, id, st, inc);
     r = &s->mem.recs[id];
     r->damp = false;
+    if (labels != NULL && s->cfg.labels_every_state &&
+        !labels_equal(r, labels, nlabels))
+        sr_swim_members_set_labels(&s->mem, id, labels, nlabels);
     if (st == SR_SWIM_SUSPECT)
         start_suspicion(s, r, from_hash, now);
     else
         drop_suspicion(r);
     if (st == SR_SWIM_FAULTY || st == SR_SWIM_LEFT)
         sr_swim_note_deadline(&s->next_reap_at, now + (sr_time_us)s->cfg.tombstone_ms * SR_US_PER_MS);
+    else if (st == SR_SWIM_TOMBSTONE)
+        sr_swim_note_deadline(&s->next_reap_at,
+                              now + (sr_time_us)s->cfg.tombstone_evict_ms * SR_US_PER_MS);
     sr_swim_queue_rec(s, id, from);
     if (old == st)
         return;
@@ -242,6 +250,11 @@ static void accept_down(struct sr_swim *s, uint32_t id, uint32_t st, uint64_t in
     } else if (st == SR_SWIM_FAULTY) {
         SR_WARN(s->log, "swim.faulty", "addr=%s inc=%llu", r->addr, (unsigned long long)inc);
         sr_swim_emit(s, SR_SWIM_EV_FAULTY, id);
+    } else if (st == SR_SWIM_TOMBSTONE) {
+        /* off the ring like a faulty member; no event if it already was */
+        SR_INFO(s->log, "swim.tombstone", "addr=%s inc=%llu", r->addr, (unsigned long long)inc);
+        if (old == SR_SWIM_ALIVE || old == SR_SWIM_SUSPECT)
+            sr_swim_emit(s, SR_SWIM_EV_FAULTY, id);
     } else {
         SR_INFO(s->log, "swim.left", "addr=%s inc=%llu", r->addr, (unsigned long long)inc);
         sr_swim_emit(s, SR_SWIM_EV_LEFT, id);
@@ -261,13 +274,17 @@ static void apply_new_down(struct sr_swim *s, const struct sr_swim_update *u, ui
     if (id == SR_SWIM_NONE)
         return;
     sr_swim_members_set_labels(&s->mem, id, labels, nl);
-    accept_down(s, id, st, u->incarnation, from, from_hash, now);
+    accept_down(s, id, st, u->incarnation, from, from_hash, now, NULL, 0);
 }
 
 void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char *sync_from,
                    sr_time_us now)
 {
     uint32_t id = sr_swim_members_find(&s->mem, u->addr, u->addr_len);
+    /* tombstones exist only with tombstone_evict_ms, and never for members
+     * we did not know (ringpop) */
+    if (u->status == SR_SWIM_TOMBSTONE && (!s->cfg.tombstone_evict_ms || id == SR_SWIM_NONE))
+        return;
     if (id == s->self_id) {
         apply_self(s, u);
         return;
@@ -313,10 +330,14 @@ void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char
         if (st <= r->status)
             return;
     }
-    if (st == SR_SWIM_ALIVE)
+    if (st == SR_SWIM_ALIVE) {
         accept_alive(s, id, u, now);
-    else
-        accept_down(s, id, st, u->incarnation, from, fh, now);
+        return;
+    }
+    struct sr_swim_label labels[SR_SWIM_LABELS_MAX];
+    memset(labels, 0, sizeof(labels));
+    size_t nl = sr_swim_wire_labels(u, labels);
+    accept_down(s, id, st, u->incarnation, from, fh, now, labels, nl);
 }
 
 void sr_swim_suspect(struct sr_swim *s, uint32_t id, sr_time_us now)
@@ -330,7 +351,7 @@ void sr_swim_suspect(struct sr_swim *s, uint32_t id, sr_time_us now)
         return;
     }
     if (r->status == SR_SWIM_ALIVE)
-        accept_down(s, id, SR_SWIM_SUSPECT, r->incarnation, me, fh, now);
+        accept_down(s, id, SR_SWIM_SUSPECT, r->incarnation, me, fh, now, NULL, 0);
 }
 
 void sr_swim_declare_faulty(struct sr_swim *s, uint32_t id, sr_time_us now)
@@ -338,5 +359,12 @@ void sr_swim_declare_faulty(struct sr_swim *s, uint32_t id, sr_time_us now)
     struct sr_swim_rec *r = &s->mem.recs[id];
     s->stats.faulty_declared++;
     accept_down(s, id, SR_SWIM_FAULTY, r->incarnation, self_addr(s),
-                s->mem.recs[s->self_id].hash, now);
+                s->mem.recs[s->self_id].hash, now, NULL, 0);
+}
+
+void sr_swim_entomb(struct sr_swim *s, uint32_t id, sr_time_us now)
+{
+    struct sr_swim_rec *r = &s->mem.recs[id];
+    accept_down(s, id, SR_SWIM_TOMBSTONE, r->incarnation, self_addr(s),
+                s->mem.recs[s->self_id].hash, now, NULL, 0);
 }

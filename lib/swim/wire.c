@@ -140,7 +140,7 @@ static int read_update_field(struct sr_mp_reader *r, uint64_t key, struct sr_swi
     case 2: return sr_mp_read_uint(r, &u->incarnation) < 0 ? SR_EPROTO : 0;
     case 3: {
         uint64_t st;
-        if (sr_mp_read_uint(r, &st) < 0 || st > SR_SWIM_LEFT)
+        if (sr_mp_read_uint(r, &st) < 0 || st > SR_SWIM_TOMBSTONE)
             return SR_EPROTO;
         u->status = (uint32_t)st;
         return 0;
