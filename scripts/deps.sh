@@ -4,12 +4,15 @@
 set -euo pipefail
 
 # Build and test: compiler, CMake, libraries, Criterion, clang for libFuzzer,
-# valgrind for the leak check. Benchmarks: serf and redis-server as anchors,
-# tcpdump to count gossip bytes on loopback the same way for both.
+# valgrind for the leak check; curl for make demo; iproute2 and nftables for
+# the network-namespace mode of testkit and `ringctl cluster up --netns`
+# (its tests skip, saying why, where namespaces are not allowed).
+# Benchmarks: serf and redis-server as anchors, tcpdump to count gossip
+# bytes on loopback the same way for both.
 PKGS=(build-essential cmake pkg-config
       libevent-dev libmsgpack-dev libssl-dev libyaml-dev libjansson-dev
       libcriterion-dev clang libclang-rt-14-dev valgrind curl openssl
-      iproute2 procps)
+      iproute2 nftables procps)
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(serf redis-server tcpdump)
 fi

@@ -282,13 +282,16 @@ static void print_nodes(struct cl *c, bool json)
             snprintf(web, sizeof web, "%s", http);
         else
             snprintf(web, sizeof web, "%s admin %s", http, port); /* same host */
-        printf("%-5zu %-6s %-21s %-27s %-8d %-4s %-15s %lld members, checksum %lld\n", i,
-               js(r, "name"), js(r, "gossip"), web,
-               (int)json_integer_value(json_object_get(r, "pid")),
-               json_is_true(json_object_get(r, "up")) ? "yes" : "no",
-               js(r, "services")[0] ? js(r, "services") : "-",
-               (long long)json_integer_value(json_object_get(r, "ring_members")),
-               (long long)json_integer_value(json_object_get(r, "ring_checksum")));
+        bool up = json_is_true(json_object_get(r, "up"));
+        printf("%-5zu %-6s %-21s %-27s %-8d %-4s %-15s ", i, js(r, "name"), js(r, "gossip"), web,
+               (int)json_integer_value(json_object_get(r, "pid")), up ? "yes" : "no",
+               js(r, "services")[0] ? js(r, "services") : "-");
+        if (up)
+            printf("%lld members, checksum %lld\n",
+                   (long long)json_integer_value(json_object_get(r, "ring_members")),
+                   (long long)json_integer_value(json_object_get(r, "ring_checksum")));
+        else
+            printf("-\n");
     }
     if (c->tk.netns)
         printf("network namespaces %s-n0..n%zu on the bridge in %s-sw (ip netns exec NAME ...)\n",
@@ -322,7 +325,7 @@ static bool netns_check(bool json)
         return false;
     }
     if (!json && !sr_tk_netem_usable(why, sizeof why))
-        printf("note: %s; loss is made with nftables (cluster loss), no delays\n", why);
+        printf("note: %s\n      (loss is made with nftables: cluster loss; no delays)\n", why);
     return true;
 }
 
