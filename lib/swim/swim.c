@@ -444,7 +444,7 @@ static sr_time_us next_deadline(const struct sr_swim *s)
 {
     sr_time_us t = SR_SWIM_NEVER;
     const struct sr_swim_probe *p = &s->probe;
-    if (s->started && !s->leaving)
+    if (s->started && !s->leaving && !p->active) /* an active probe ends first */
         sr_swim_note_deadline(&t, s->next_probe_at);
     if (p->active)
         sr_swim_note_deadline(&t, p->reqs_sent ? p->end_at : p->req_at);
