@@ -9,8 +9,10 @@
  *  +-----------------------------------------------------------------------+
  *
  *  Ethernet MTU 1500 - 20 IPv4 - 8 UDP = 1472 bytes of payload; the default
- *  cfg.mtu of 1400 leaves 72 bytes for IPv6 (+20) and a future AEAD layer
- *  (12 nonce + 16 tag + key id). Body <= mtu - 8 = 1392 bytes.
+ *  cfg.mtu of 1400 leaves 72 bytes, enough for IPv6 (+20). Body <= mtu - 8
+ *  = 1392 bytes. With gossip encryption (swimring/gossip_crypto.h) the
+ *  driver gives the core mtu - 42 for this datagram, so the sealed one
+ *  (+ 26 header + 16 tag) stays within cfg.mtu.
  *
  *  The length turns a cut datagram into SR_ETRUNC (not a checksum error);
  *  CRC-32C (slicing-by-8, ~1 cycle/byte) catches corruption. A wrong magic
