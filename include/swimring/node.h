@@ -53,6 +53,8 @@ struct sr_node_reply;
 
 #define SR_NODE_SERVICES_MAX 16
 #define SR_NODE_TOKEN_MAX 128
+#define SR_NODE_TLS_PATH_MAX 256
+#define SR_NODE_TLS_EXCEPTIONS_TEXT_MAX 1024
 
 /* Everything a node reads from YAML, section by section (docs/configuration.md
  * lists every key with its default). */
@@ -82,6 +84,13 @@ struct sr_node_config {
         char token[SR_NODE_TOKEN_MAX]; /* "" = none; else "Authorization: Bearer <token>" */
         bool faults;                /* enable /admin/faults (chaos tests) */
     } admin;
+    struct {                        /* "tls": mutual TLS on the RPC port (docs/security.md) */
+        bool enabled;
+        char cert_file[SR_NODE_TLS_PATH_MAX]; /* PEM: certificate, then intermediates */
+        char key_file[SR_NODE_TLS_PATH_MAX];  /* PEM: private key */
+        char ca_file[SR_NODE_TLS_PATH_MAX];   /* PEM: CAs whose certificates peers present */
+        char exceptions[SR_NODE_TLS_EXCEPTIONS_TEXT_MAX]; /* "FP ALLOW UNTIL; ..." */
+    } tls;
     struct {                        /* "state": handoff, replication, idempotency */
         uint32_t replicas;          /* copies of each key (owner included), 1..5 */
         uint32_t ack_replicas;      /* copies written before a write is answered */
@@ -243,11 +252,17 @@ SR_API int sr_node_set_label(struct sr_node *node, const char *key, const char *
  * seeds (retrying in the background), log the listening addresses. */
 SR_API int sr_node_start(struct sr_node *node, char *msg, size_t msglen);
 /* Run the loop until sr_node_stop() or SIGTERM/SIGINT (which first leave
- * the cluster gracefully). Only for a node that owns its loop. */
+ * the cluster gracefully); SIGHUP runs sr_node_reload. Only for a node that
+ * owns its loop. */
 SR_API int sr_node_run(struct sr_node *node);
 /* Leave gracefully (the others see "left" at once), then stop the loop after
  * the news has gone out. */
 SR_API void sr_node_stop(struct sr_node *node);
+/* Re-read what can change without a restart: the TLS certificate, key and
+ * CA bundle (sr_node_run does this on SIGHUP). New connections use the new
+ * material, open ones keep theirs; a bad file is refused (logged, message
+ * in msg, SR_ECONFIG) and the old material kept. 0 also when TLS is off. */
+SR_API int sr_node_reload(struct sr_node *node, char *msg, size_t msglen);
 SR_API void sr_node_delete(struct sr_node *node);
 
 /* ---- requests ------------------------------------------------------------ */

@@ -31,6 +31,12 @@
 #include "swimring/time.h"
 
 #define SR_TK_MAX_NODES 64
+/* Every HTTP request of the testkit (and of ringctl, which uses it) carries
+ * "Authorization: Bearer $SWIMRING_ADMIN_TOKEN" when that is set and the
+ * caller gave no headers of its own. In netns mode, whose admin listeners
+ * are beyond loopback and so need a token, a random one is made and set in
+ * this process's environment if there is none, and given to every node. */
+#define SR_TK_ADMIN_TOKEN_ENV "SWIMRING_ADMIN_TOKEN"
 
 struct sr_tk_node {
     pid_t pid;                 /* 0 when not running (never started, reaped) */

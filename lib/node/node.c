@@ -93,6 +93,13 @@ struct sr_node *sr_node_new(struct event_base *base, const struct sr_node_config
                      cfg->state.ack_replicas, cfg->state.replicas);
         return NULL;
     }
+    char sec[400]; /* the TLS section and the admin token rule (node_tls.c) */
+    if (node_tls_check_config(cfg, sec, sizeof sec) < 0) {
+        node_fail(err, SR_ECONFIG, msg, msglen, "config");
+        if (msg && msglen)
+            snprintf(msg, msglen, "%s", sec);
+        return NULL;
+    }
     struct sr_node *node = calloc(1, sizeof(*node));
     if (!node) {
         node_fail(err, SR_ENOMEM, msg, msglen, "node");

@@ -169,5 +169,6 @@ json_t *node_admin_stats(struct sr_node *node)
     STAT(j, d, syncs_in); STAT(j, d, sync_failed);
     json_object_set_new(j, "full_syncs_rpc", json_integer((json_int_t)node->st.full_syncs_rpc));
     node_gossip_stats_json(node, j);
+    node_tls_stats_json(node, j);
     return j;
 }

@@ -51,4 +51,15 @@ void node_admin_gossip_keys_post(struct sr_node *node, struct evhttp_request *re
 void node_gossip_stats_json(struct sr_node *node, json_t *stats);
 int node_gossip_metrics(struct sr_node *node, struct sr_buf *out);
 
+/* node_tls.c / node_tls_admin.c: GET /admin/tls, GET/POST/DELETE
+ * /admin/tls/exceptions, tls_* counters in /admin/stats. */
+void node_admin_tls_get(struct sr_node *node, struct evhttp_request *req);
+void node_admin_tls_exceptions_get(struct sr_node *node, struct evhttp_request *req);
+void node_admin_tls_exceptions_post(struct sr_node *node, struct evhttp_request *req);
+void node_admin_tls_exceptions_delete(struct sr_node *node, struct evhttp_request *req);
+void node_tls_stats_json(struct sr_node *node, json_t *stats);
+/* The "tlsx/<fp>" setting value for an exception: "ALLOW UNTIL". */
+struct sr_tls_exception;
+int node_tls_setting_value(const struct sr_tls_exception *e, char *out, size_t len);
+
 #endif

@@ -113,7 +113,7 @@ static void metrics(struct sr_node *node, struct evhttp_request *req)
     struct sr_buf b;
     sr_buf_create(&b, 0);
     if (node_metrics_write(node, &b) < 0 || node_route_metrics(node, &b) < 0 ||
-        node_gossip_metrics(node, &b) < 0) {
+        node_gossip_metrics(node, &b) < 0 || node_tls_metrics(node, &b) < 0) {
         node_http_error(req, 500, "SR_ENOMEM", "out of memory", 0);
     } else {
         struct evbuffer *out = evbuffer_new();
@@ -153,6 +153,10 @@ static const struct admin_route routes[] = {
     {"/admin/faults", "POST", node_admin_faults_post},
     {"/admin/gossip-keys", "GET", node_admin_gossip_keys_get},
     {"/admin/gossip-keys", "POST", node_admin_gossip_keys_post},
+    {"/admin/tls", "GET", node_admin_tls_get},
+    {"/admin/tls/exceptions", "GET", node_admin_tls_exceptions_get},
+    {"/admin/tls/exceptions", "POST", node_admin_tls_exceptions_post},
+    {"/admin/tls/exceptions", "DELETE", node_admin_tls_exceptions_delete},
     {"/metrics", "GET", metrics},
 };
 

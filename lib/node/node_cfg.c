@@ -47,9 +47,26 @@ static const struct sr_cfg_field admin_fields[] = {
     F("listen", SR_CFG_STRING, admin.listen, 0, 0, "",
       "separate admin address host:port; empty = on node.http, loopback clients only"),
     F("token", SR_CFG_STRING, admin.token, 0, 0, "",
-      "if set, admin requests need \"Authorization: Bearer <token>\""),
+      "if set, admin requests need \"Authorization: Bearer <token>\"; required when "
+      "admin.listen is not a loopback address"),
     F("faults", SR_CFG_BOOL, admin.faults, 0, 0, "false",
       "enable /admin/faults (drop or delay traffic, for chaos tests)"),
+};
+
+static const struct sr_cfg_field tls_fields[] = {
+    F("enabled", SR_CFG_BOOL, tls.enabled, 0, 0, "false",
+      "mutual TLS on the RPC port (forwarded requests, membership sync, handoff); "
+      "SIGHUP re-reads the files"),
+    F("cert_file", SR_CFG_STRING, tls.cert_file, 0, 0, "",
+      "PEM: this node's certificate, then intermediates (serverAuth and clientAuth)"),
+    F("key_file", SR_CFG_STRING, tls.key_file, 0, 0, "",
+      "PEM: the private key of cert_file, unencrypted (keep it mode 600)"),
+    F("ca_file", SR_CFG_STRING, tls.ca_file, 0, 0, "",
+      "PEM: the CAs whose certificates peers may present (give a cluster its own CA)"),
+    F("exceptions", SR_CFG_STRING, tls.exceptions, 0, 0, "",
+      "certificates accepted despite a problem, ';'-separated \"SHA256 ALLOW UNTIL\" "
+      "(ALLOW: expired, weak-signature; UNTIL: RFC 3339 UTC); more at run time "
+      "with /admin/tls/exceptions"),
 };
 
 static const struct sr_cfg_field state_fields[] = {
@@ -92,6 +109,7 @@ size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_section
         SEC("limits", limits_fields, cfg),
         SEC("admin", admin_fields, cfg),
         SEC("state", state_fields, cfg),
+        SEC("tls", tls_fields, cfg),
     };
     size_t n = sizeof all / sizeof all[0];
     for (size_t i = 0; i < n && i < cap; i++)

@@ -135,6 +135,8 @@ struct sr_node {
     struct node_state *state;     /* handoff, replication, request ids */
     struct node_route *routes;    /* raw HTTP routes and metrics (node_route.c), or NULL */
     struct sr_gossip *gossip;     /* gossip keyring (node_gossip.c), NULL = unencrypted */
+    struct sr_tls *tls;           /* RPC TLS material and exceptions (node_tls.c), NULL = off */
+    struct event *ev_hup;         /* SIGHUP: sr_node_reload */
 };
 
 /* node_faults.c */
@@ -161,6 +163,15 @@ void node_stop_fwd(struct sr_node *node);
 int node_start_http(struct sr_node *node, char *msg, size_t msglen);
 void node_stop_http(struct sr_node *node);
 const char *node_admin_addr(const struct sr_node *node);
+
+/* node_tls.c: mutual TLS on the RPC port and the admin token rule. */
+struct sr_tls;
+struct sr_buf;
+int node_tls_check_config(const struct sr_node_config *cfg, char *msg, size_t msglen);
+int node_tls_start(struct sr_node *node, char *msg, size_t msglen); /* before sr_rpc_listen */
+void node_tls_delete(struct sr_node *node);
+void node_tls_setting(struct sr_node *node, const struct node_setting *s); /* "tlsx/<fp>" */
+int node_tls_metrics(struct sr_node *node, struct sr_buf *out);
 
 /* node_sync.c: membership full sync over RPC. */
 void node_full_sync(void *ud, const char *peer);

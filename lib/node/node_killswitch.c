@@ -157,4 +157,6 @@ void node_settings_changed(struct sr_node *node, const struct node_setting *s)
         node_killswitch_setting(node, s);
     else if (strncmp(s->key, "lim/", 4) == 0)
         node_limits_setting(node, s);
+    else if (strncmp(s->key, "tlsx/", 5) == 0)
+        node_tls_setting(node, s);
 }

@@ -24,6 +24,8 @@ static int node_start_rpc(struct sr_node *node, char *msg, size_t msglen)
     node->rpc = sr_rpc_new(node->base, &rc, node->log, &err);
     if (!node->rpc)
         return start_fail(msg, msglen, err, "rpc", "");
+    if ((err = node_tls_start(node, msg, msglen)) < 0)
+        return err;
     if ((err = sr_rpc_listen(node->rpc, node->cfg.node.listen)) < 0)
         return start_fail(msg, msglen, err, "cannot listen (TCP) on", node->cfg.node.listen);
     return node_sync_register(node);
@@ -117,6 +119,14 @@ void sr_node_stop(struct sr_node *node)
     node_leave_now(node);
 }
 
+static void node_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    char msg[512];
+    (void)what;
+    SR_INFO(((struct sr_node *)arg)->log, "node.signal", "sig=%d action=reload", (int)sig);
+    (void)sr_node_reload(arg, msg, sizeof msg); /* a refusal is logged where it happens */
+}
+
 static void node_on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -130,8 +140,9 @@ int sr_node_run(struct sr_node *node)
         return SR_EINVAL;
     node->ev_term = evsignal_new(node->base, SIGTERM, node_on_signal, node);
     node->ev_int = evsignal_new(node->base, SIGINT, node_on_signal, node);
-    if (!node->ev_term || !node->ev_int || evsignal_add(node->ev_term, NULL) != 0 ||
-        evsignal_add(node->ev_int, NULL) != 0)
+    node->ev_hup = evsignal_new(node->base, SIGHUP, node_on_hup, node);
+    if (!node->ev_term || !node->ev_int || !node->ev_hup || evsignal_add(node->ev_term, NULL) != 0 ||
+        evsignal_add(node->ev_int, NULL) != 0 || evsignal_add(node->ev_hup, NULL) != 0)
         return SR_ENOMEM;
     signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is an error code, not a death */
     return event_base_dispatch(node->base) < 0 ? SR_ESYS : 0;
@@ -157,9 +168,11 @@ void sr_node_delete(struct sr_node *node)
     node_gossip_delete(node);
     sr_rpc_delete(node->rpc);
     node->rpc = NULL;
+    node_tls_delete(node);
     node_state_delete(node);
     free_event(&node->ev_term);
     free_event(&node->ev_int);
+    free_event(&node->ev_hup);
     free_event(&node->ev_exit);
     free_event(&node->ev_flush);
     node_guard_delete(node);

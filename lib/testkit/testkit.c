@@ -114,12 +114,16 @@ static int tk_exec(struct sr_tk_cluster *h, size_t i)
                                 "--name", nd->name, "--profile", h->profile,
                                 "--log-level", "info", "--set", "admin.faults=true"};
         int a = h->no_faults ? 11 : 13;
-        char admin[64];
+        char admin[64], token[160];
         if (strcmp(nd->admin, nd->http) != 0) {
-            /* admin answers loopback clients only unless on a listener of its own */
+            /* admin answers loopback clients only unless on a listener of its
+             * own, which beyond loopback needs a token (made by the parent) */
             snprintf(admin, sizeof admin, "admin.listen=%s", nd->admin);
+            snprintf(token, sizeof token, "admin.token=%s", tk_admin_token(false));
             argv[a++] = "--set";
             argv[a++] = admin;
+            argv[a++] = "--set";
+            argv[a++] = token;
         }
         if (nd->seeds[0]) {
             argv[a++] = "--seeds";
@@ -162,6 +166,8 @@ int sr_tk_spawn_at(struct sr_tk_cluster *h, const char *seeds, int gossip_port, 
     snprintf(nd->name, sizeof(nd->name), "n%zu", h->n);
     snprintf(nd->seeds, sizeof(nd->seeds), "%s", seeds ? seeds : "");
     mkdir(h->logdir, 0755); /* may exist */
+    if (strcmp(nd->admin, nd->http) != 0 && !tk_admin_token(true))
+        return -1;
     if (tk_exec(h, h->n) < 0)
         return -1;
     return (int)h->n++;
@@ -251,16 +257,43 @@ int sr_tk_connect(const char *hostport)
     return fd;
 }
 
+const char *tk_admin_token(bool make)
+{
+    const char *t = getenv(SR_TK_ADMIN_TOKEN_ENV);
+    if ((t && t[0]) || !make)
+        return t && t[0] ? t : "";
+    unsigned char raw[16];
+    char hex[33];
+    FILE *f = fopen("/dev/urandom", "r");
+    size_t got = f ? fread(raw, 1, sizeof raw, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != sizeof raw)
+        return NULL;
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    return setenv(SR_TK_ADMIN_TOKEN_ENV, hex, 0) == 0 ? getenv(SR_TK_ADMIN_TOKEN_ENV) : NULL;
+}
+
+/* "Authorization: Bearer T\r\n" for the admin token, or "". */
+static const char *tk_auth_header(char *out, size_t len)
+{
+    const char *t = tk_admin_token(false);
+    if (!t[0] || (size_t)snprintf(out, len, "Authorization: Bearer %s\r\n", t) >= len)
+        out[0] = '\0';
+    return out;
+}
+
 json_t *sr_tk_http(const char *hostport, const char *method, const char *path)
 {
-    char req[256], *resp = NULL;
+    char req[512], auth[160], *resp = NULL;
     size_t len = 0, cap = 0;
     int fd = sr_tk_connect(hostport);
     if (fd < 0)
         return NULL;
     int n = snprintf(req, sizeof(req),
-                     "%s %s HTTP/1.0\r\nHost: %s\r\nContent-Length: 0\r\n\r\n", method, path,
-                     hostport);
+                     "%s %s HTTP/1.0\r\nHost: %s\r\n%sContent-Length: 0\r\n\r\n", method, path,
+                     hostport, tk_auth_header(auth, sizeof auth));
     if (write(fd, req, (size_t)n) != n) {
         close(fd);
         return NULL;
@@ -356,12 +389,13 @@ static int conn_read_answer(int fd, char *out, size_t cap, size_t *outlen, char 
 int sr_tk_conn_request(struct sr_tk_conn *c, const char *method, const char *path,
                             const void *body, size_t len, char *out, size_t cap, size_t *outlen)
 {
-    char head[512];
+    char head[640], auth[160];
     if (c->fd < 0 && (c->fd = sr_tk_connect(c->hostport)) < 0)
         return -1;
     int n = snprintf(head, sizeof(head),
                      "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\n\r\n", method,
-                     path, c->hostport, c->headers ? c->headers : "", len);
+                     path, c->hostport,
+                     c->headers ? c->headers : tk_auth_header(auth, sizeof auth), len);
     int status = -1;
     /* one write: a separate small body write would wait for the delayed ACK */
     char *msg = n > 0 && (size_t)n < sizeof(head) ? malloc((size_t)n + len) : NULL;

@@ -2,8 +2,14 @@
 #ifndef SR_TK_INT_H
 #define SR_TK_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "swimring/testkit.h"
+
+/* The admin token every testkit client sends (SR_TK_ADMIN_TOKEN_ENV), ""
+ * if none; with `make`, one is made and put in the environment when unset
+ * (nodes whose admin listens beyond loopback need one). NULL if that fails. */
+const char *tk_admin_token(bool make);
 
 /* Group of node i in a partition spec "0,1|2,3": its index, -1 if not
  * named, -2 if the spec is malformed. */

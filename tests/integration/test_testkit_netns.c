@@ -211,6 +211,9 @@ Test(netns, ringctl_cluster_up_netns_partition_loss_down, .timeout = 240, .fini 
 {
     skip_unless_usable();
     snprintf(dir, sizeof dir, "/tmp/sr-ctlns-%d", (int)getpid());
+    /* admin beyond loopback needs a token: `up` gives it to the nodes, and
+     * every later ringctl sends it, as an operator's shell would */
+    setenv(SR_TK_ADMIN_TOKEN_ENV, "ctlns-test-token", 1);
     const char *up[] = {"cluster", "up", "3", "--netns", "--daemon", RINGD, "--dir", dir,
                         "--json", NULL};
     cr_assert_eq(ringctl(up), 0, "%s", out);

@@ -146,12 +146,17 @@ static int state_save(struct cl *c)
         json_array_append_new(extra, json_string(c->extra[i]));
     json_t *s = json_pack("{s:s, s:s, s:s, s:o, s:o}", "daemon", c->daemon, "profile", c->profile,
                           "logdir", c->tk.logdir, "extra", extra, "nodes", nodes);
+    const char *token = getenv(SR_TK_ADMIN_TOKEN_ENV);
     if (c->tk.netns) /* what `down` deletes: only what `up` made */
         json_object_set_new(s, "netns",
                             json_pack("{s:s, s:i, s:b}", "prefix", c->tk.net.prefix, "subnet",
                                       c->tk.net.subnet, "up", c->tk.net.up));
+    if (c->tk.netns && token) /* its nodes' admin needs it (beyond loopback) */
+        json_object_set_new(s, "admin_token", json_string(token));
     snprintf(path, sizeof path, "%s/" STATE, c->dir);
+    mode_t old = umask(077); /* the file may hold the admin token */
     int rc = json_dump_file(s, path, JSON_INDENT(2));
+    umask(old);
     json_decref(s);
     if (rc != 0)
         fprintf(stderr, "ringctl cluster: cannot write %s\n", path);
@@ -200,6 +205,8 @@ static int state_load(struct cl *c, const char *dir)
     c->tk.detach = true;
     snprintf(c->tk.logdir, sizeof c->tk.logdir, "%s", js(c->state, "logdir"));
     json_t *net = json_object_get(c->state, "netns");
+    if (js(c->state, "admin_token")[0]) /* every request of this process sends it */
+        setenv(SR_TK_ADMIN_TOKEN_ENV, js(c->state, "admin_token"), 0);
     if (net) {
         c->tk.netns = true;
         snprintf(c->tk.net.prefix, sizeof c->tk.net.prefix, "%s", js(net, "prefix"));

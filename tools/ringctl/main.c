@@ -8,7 +8,7 @@
 static const struct ringctl_cmd *const commands[] = {
     &ringctl_cmd_status, &ringctl_cmd_members, &ringctl_cmd_ring, &ringctl_cmd_lookup,
     &ringctl_cmd_checksums, &ringctl_cmd_killswitch, &ringctl_cmd_leave, &ringctl_cmd_top,
-    &ringctl_cmd_cluster, &ringctl_cmd_geo, &ringctl_cmd_keys,
+    &ringctl_cmd_cluster, &ringctl_cmd_geo, &ringctl_cmd_keys, &ringctl_cmd_tls,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

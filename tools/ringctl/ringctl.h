@@ -24,5 +24,6 @@ extern const struct ringctl_cmd ringctl_cmd_status, ringctl_cmd_members, ringctl
     ringctl_cmd_checksums, ringctl_cmd_killswitch, ringctl_cmd_leave, ringctl_cmd_top,
     ringctl_cmd_cluster, ringctl_cmd_geo;
 extern const struct ringctl_cmd ringctl_cmd_keys; /* cmd_keys.c */
+extern const struct ringctl_cmd ringctl_cmd_tls;  /* cmd_tls.c */
 
 #endif
