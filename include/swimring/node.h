@@ -126,7 +126,8 @@ SR_API size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_
 #define SR_ENDPOINT_IDEMPOTENT 0x1u /* may be retried after it may have run */
 #define SR_ENDPOINT_WRITE 0x2u      /* changes state: replicated before the answer */
 /* Never send a backup request for it (state.backup_reads): a held answer
- * (long poll) or a read only the owner can answer. Idempotent reads of
+ * (long poll), or a read only the owner can answer (one call carrying
+ * several keys of one owner, routed by one of them). Idempotent reads of
  * services with replicas >= 2 are otherwise backed up to a replica when the
  * owner is slow. */
 #define SR_ENDPOINT_NO_BACKUP 0x4u

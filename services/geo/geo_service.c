@@ -1210,7 +1210,9 @@ static const struct sr_endpoint_def geo_endpoints[] = {
     {"get", IDEM, on_get, NULL, NULL, NULL},
     {"delete", IDEM | SR_ENDPOINT_WRITE, on_delete, NULL, NULL, NULL},
     {"nearby", IDEM, on_nearby_rpc, NULL, NULL, NULL}, /* limits for the fan-out entry */
-    {"search", IDEM, on_search, NULL, NULL, NULL},
+    /* one call per owner for all its cells, keyed by the first: only the
+     * owner holds them all, so never a backup read to that key's replica */
+    {"search", IDEM | SR_ENDPOINT_NO_BACKUP, on_search, NULL, NULL, NULL},
     {"cell_get", IDEM, on_cell_get, NULL, NULL, NULL},
     {"cell_apply", IDEM | SR_ENDPOINT_WRITE, on_cell_apply, NULL, NULL, NULL},
 };

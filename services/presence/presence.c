@@ -245,7 +245,9 @@ static const struct sr_endpoint_def endpoints[] = {
     {"heartbeat", SR_ENDPOINT_IDEMPOTENT | SR_ENDPOINT_WRITE, on_heartbeat, NULL, NULL, NULL},
     {"end", SR_ENDPOINT_IDEMPOTENT | SR_ENDPOINT_WRITE, on_end, NULL, NULL, NULL},
     {"get", SR_ENDPOINT_IDEMPOTENT, on_get, NULL, NULL, NULL},
-    {"mget", SR_ENDPOINT_IDEMPOTENT, on_mget, NULL, NULL, NULL},
+    /* one call per owner for all its users, keyed by the first: only the
+     * owner holds them all, so never a backup read to that key's replica */
+    {"mget", SR_ENDPOINT_IDEMPOTENT | SR_ENDPOINT_NO_BACKUP, on_mget, NULL, NULL, NULL},
     /* a held poll: the subscription lives on the owner only */
     {"poll", SR_ENDPOINT_IDEMPOTENT | SR_ENDPOINT_NO_BACKUP, presence_on_poll, NULL, NULL, NULL},
 };
