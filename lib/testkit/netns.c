@@ -221,7 +221,7 @@ static void janitor_main(int fd, const char *logdir)
         while ((nl = memchr(buf, '\n', have)) != NULL) {
             *nl = '\0';
             if (buf[0] == '+' && n < SR_TK_MAX_NODES + 1)
-                snprintf(names[n++], sizeof names[0], "%s", buf + 1);
+                snprintf(names[n++], sizeof names[0], "%.39s", buf + 1);
             else if (buf[0] == 'x')
                 done = true;
             size_t used = (size_t)(nl + 1 - buf);
@@ -308,7 +308,7 @@ static int net_up(struct sr_tk_cluster *h)
     mkdir(h->logdir, 0755); /* may exist */
     if (!h->detach && h->net.janitor <= 0 && janitor_start(h) < 0)
         return -1;
-    char sw[48], hostif[24], cidr[32];
+    char sw[48], hostif[32], cidr[32];
     const char *d = h->logdir;
     net_switch(h, sw, sizeof sw);
     net_hostif(h, hostif, sizeof hostif);
@@ -394,7 +394,7 @@ void tk_net_down(struct sr_tk_cluster *h)
             h->net.made &= ~(1ull << i);
         }
     if (h->net.up) {
-        char sw[48], hostif[24];
+        char sw[48], hostif[32];
         net_switch(h, sw, sizeof sw);
         net_hostif(h, hostif, sizeof hostif);
         /* the host end first: a deleted namespace's links go asynchronously */
