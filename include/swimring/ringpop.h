@@ -40,4 +40,11 @@ SR_API struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct s
 SR_API void sr_ringpop_delete(struct sr_ringpop *rp);
 SR_API struct sr_swim *sr_ringpop_swim(struct sr_ringpop *rp);
 
+/* Self-eviction (ringpop-go SelfEvict, run on SIGTERM): declare ourselves
+ * faulty straight to ceil(40 %) of the reachable members, wait for their
+ * answers (at most the ping timeout), then call done(ud) once. Returns an
+ * error, and done never runs, if an eviction is already under way. */
+typedef void (*sr_ringpop_done_f)(void *ud);
+SR_API int sr_ringpop_self_evict(struct sr_ringpop *rp, sr_ringpop_done_f done, void *ud);
+
 #endif

@@ -171,6 +171,21 @@ SR_API int sr_swim_leave(struct sr_swim *s);
 /* With tombstone_evict_ms: every faulty member becomes a tombstone now
  * (ringpop's /admin/reap). Returns how many. */
 SR_API size_t sr_swim_reap_faulty(struct sr_swim *s);
+/* Queue our own record for piggybacking (ringpop announces itself to the
+ * members it pings after bootstrap). */
+SR_API void sr_swim_announce(struct sr_swim *s);
+/* A hint from the driver: a message to `addr` could not be delivered
+ * (connection refused). If it is the current probe's target, the ping-reqs
+ * go out now instead of after ping_timeout_ms. */
+SR_API void sr_swim_unreachable(struct sr_swim *s, const char *addr);
+/* Optional label ranking (ringpop's label checksum rule), called with the
+ * core's ctx: at equal incarnation and status the higher rank wins, and a
+ * node hearing itself with labels that outrank its own reincarnates.
+ * NULL (the default) turns it off. */
+typedef int64_t (*sr_swim_labels_rank_f)(void *ctx, const struct sr_swim_label *labels, size_t n);
+SR_API void sr_swim_set_labels_rank(struct sr_swim *s, sr_swim_labels_rank_f fn);
+/* Start the next probe now unless one is running (ringpop's gossip tick). */
+SR_API void sr_swim_probe_now(struct sr_swim *s);
 /* Undo a leave: back to alive at a new incarnation, probing again. */
 SR_API int sr_swim_rejoin(struct sr_swim *s);
 /* Set (value != NULL) or remove (value == NULL) one of this node's labels;

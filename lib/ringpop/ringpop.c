@@ -57,21 +57,79 @@ static uint64_t vt_random(void *ctx)
     return (uint64_t)random() << 33 ^ (uint64_t)random() << 2 ^ (uint64_t)random();
 }
 
-static void vt_schedule(void *ctx, sr_time_us at)
+static void arm(struct sr_ringpop *rp, sr_time_us at)
 {
-    struct sr_ringpop *rp = ctx;
     sr_time_us now = sr_time_mono_us();
     sr_time_us d = at > now ? at - now : 0;
     struct timeval tv = {(time_t)(d / 1000000), (suseconds_t)(d % 1000000)};
     evtimer_add(rp->tick_ev, &tv);
 }
 
+static void vt_schedule(void *ctx, sr_time_us at)
+{
+    struct sr_ringpop *rp = ctx;
+    rp->timer_at = at;
+    arm(rp, at);
+}
+
+static struct rp_ringkey *key_of(struct sr_ringpop *rp, const char *addr)
+{
+    for (size_t i = 0; i < rp->nkeys; i++)
+        if (strcmp(rp->keys[i].addr, addr) == 0)
+            return &rp->keys[i];
+    return NULL;
+}
+
+const char *rp_ring_addr(struct sr_ringpop *rp, const char *key)
+{
+    for (size_t i = 0; key && i < rp->nkeys; i++)
+        if (strcmp(rp->keys[i].key, key) == 0)
+            return rp->keys[i].addr;
+    return key;
+}
+
+static void ring_drop(struct sr_ringpop *rp, const char *addr)
+{
+    struct rp_ringkey *k = key_of(rp, addr);
+    if (k == NULL)
+        return;
+    sr_ring_remove(rp->ring, k->key);
+    *k = rp->keys[--rp->nkeys];
+}
+
+/* Put the member on the ring under its current key, or take it off. */
 static void ring_sync(struct sr_ringpop *rp, const struct sr_swim_member_info *m)
 {
-    if (m->status == SR_SWIM_ALIVE || m->status == SR_SWIM_SUSPECT)
-        sr_ring_add(rp->ring, m->addr, 1.0);
-    else
-        sr_ring_remove(rp->ring, m->addr);
+    char want[RP_RINGKEY_MAX];
+    snprintf(want, sizeof(want), "%s", m->addr);
+    for (size_t i = 0; i < m->nlabels; i++)
+        if (strcmp(m->labels[i].key, "__identity") == 0)
+            snprintf(want, sizeof(want), "%s#", m->labels[i].value);
+    bool on = m->status == SR_SWIM_ALIVE || m->status == SR_SWIM_SUSPECT;
+    struct rp_ringkey *k = key_of(rp, m->addr);
+    if (k != NULL && on && strcmp(k->key, want) == 0)
+        return;
+    ring_drop(rp, m->addr);
+    if (!on)
+        return;
+    if (rp->nkeys == rp->capkeys) {
+        size_t cap = rp->capkeys ? rp->capkeys * 2 : 16;
+        struct rp_ringkey *nk = realloc(rp->keys, cap * sizeof(*nk));
+        if (nk == NULL)
+            return;
+        rp->keys = nk;
+        rp->capkeys = cap;
+    }
+    k = &rp->keys[rp->nkeys++];
+    snprintf(k->addr, sizeof(k->addr), "%s", m->addr);
+    snprintf(k->key, sizeof(k->key), "%s", want);
+    sr_ring_add(rp->ring, k->key, 1.0);
+}
+
+static int64_t vt_labels_rank(void *ctx, const struct sr_swim_label *labels, size_t n)
+{
+    (void)ctx;
+    return sr_rp_labels_checksum(labels, n); /* ringpop: higher checksum wins */
 }
 
 static void vt_event(void *ctx, const struct sr_swim_event *ev)
@@ -80,7 +138,7 @@ static void vt_event(void *ctx, const struct sr_swim_event *ev)
     if (ev->member == NULL)
         return;
     if (ev->type == SR_SWIM_EV_REMOVED)
-        sr_ring_remove(rp->ring, ev->member->addr);
+        ring_drop(rp, ev->member->addr);
     else
         ring_sync(rp, ev->member);
 }
@@ -166,6 +224,12 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
 {
     (void)fd, (void)what;
     struct sr_ringpop *rp = ud;
+    /* libevent's cached loop time may lag: an early timer would find
+     * nothing due and the core would not ask again, so re-arm instead */
+    if (sr_time_mono_us() < rp->timer_at) {
+        arm(rp, rp->timer_at);
+        return;
+    }
     if (rp->started && !rp->gossip_stopped)
         sr_swim_tick(rp->swim);
 }
@@ -194,6 +258,7 @@ static void start_core(struct sr_ringpop *rp)
         return;
     rp->started = true;
     sr_swim_start(rp->swim);
+    sr_swim_announce(rp->swim); /* ringpop-go's MakeAlive of itself is gossiped */
 }
 
 /* A join list is a full sync: applied as it is, not spread (quiet_sync). */
@@ -283,6 +348,9 @@ void rp_on_response(struct rp_call *k, struct sr_tch_call *res)
         apply_membership(rp, k->peer, json_object_get(b, "membership"));
         rp_on_call_failed(k); /* same bookkeeping as a finished join */
         break;
+    case RP_K_EVICT:
+        rp_on_call_failed(k);
+        break;
     }
     json_decref(b);
 }
@@ -290,10 +358,83 @@ void rp_on_response(struct rp_call *k, struct sr_tch_call *res)
 void rp_on_call_failed(struct rp_call *k)
 {
     struct sr_ringpop *rp = k->rp;
+    if (k->kind == RP_K_PING && rp->started)
+        sr_swim_unreachable(rp->swim, k->peer); /* refused: ping-req at once */
     if (k->kind == RP_K_JOIN && rp->joins_pending > 0 && --rp->joins_pending == 0)
         start_core(rp);
     if (k->kind == RP_K_REVERSE_JOIN && rp->reverse_pending > 0)
         rp->reverse_pending--;
+    if (k->kind == RP_K_EVICT && rp->evict_pending > 0 && --rp->evict_pending == 0)
+        event_active(rp->evict_ev, EV_TIMEOUT, 0); /* done: finish from the loop */
+}
+
+/* ---- self-eviction ------------------------------------------------------- */
+
+struct pingable {
+    const char *self;
+    char (*addrs)[SR_SWIM_ADDR_MAX];
+    size_t n, cap;
+};
+
+static void collect_pingable(void *ud, const struct sr_swim_member_info *m)
+{
+    struct pingable *p = ud;
+    if (m->is_self || (m->status != SR_SWIM_ALIVE && m->status != SR_SWIM_SUSPECT) || p->n == p->cap)
+        return;
+    snprintf(p->addrs[p->n++], SR_SWIM_ADDR_MAX, "%s", m->addr);
+}
+
+static void on_evict_done(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd, (void)what;
+    struct sr_ringpop *rp = ud;
+    sr_ringpop_done_f done = rp->evict_done;
+    rp->evict_done = NULL;
+    if (done)
+        done(rp->evict_ud);
+}
+
+int sr_ringpop_self_evict(struct sr_ringpop *rp, sr_ringpop_done_f done, void *ud)
+{
+    if (rp->evicting)
+        return SR_EBUSY;
+    rp->evicting = true;
+    rp->gossip_stopped = true; /* nothing but the eviction from now on */
+    rp->evict_done = done;
+    rp->evict_ud = ud;
+    rp->evict_ev = evtimer_new(rp->base, on_evict_done, rp);
+    if (rp->evict_ev == NULL)
+        return SR_ENOMEM;
+    struct pingable p = {rp->self, NULL, 0, sr_swim_size(rp->swim)};
+    p.addrs = calloc(p.cap ? p.cap : 1, sizeof(*p.addrs));
+    if (p.addrs == NULL)
+        return SR_ENOMEM;
+    sr_swim_foreach(rp->swim, collect_pingable, &p);
+    size_t want = (p.n * 2 + 4) / 5; /* ceil(0.4 n) */
+    uint64_t inc = rp_self_inc(rp);
+    json_t *changes = json_array();
+    json_t *c = sr_rp_change_new(rp->self, SR_SWIM_FAULTY, inc);
+    json_object_set_new(c, "source", json_string(rp->self));
+    json_object_set_new(c, "sourceIncarnationNumber", json_integer((json_int_t)inc));
+    json_array_append_new(changes, c);
+    char *body = ping_body(rp, changes, NULL);
+    for (size_t i = 0; body && i < want; i++) {
+        size_t j = i + (size_t)random() % (p.n - i); /* partial Fisher-Yates */
+        char tmp[SR_SWIM_ADDR_MAX];
+        memcpy(tmp, p.addrs[i], sizeof(tmp));
+        memcpy(p.addrs[i], p.addrs[j], sizeof(tmp));
+        memcpy(p.addrs[j], tmp, sizeof(tmp));
+        if (rp_call(rp, p.addrs[i], "/protocol/ping", body, RP_K_EVICT, 0, NULL) == 0)
+            rp->evict_pending++;
+    }
+    free(body);
+    free(p.addrs);
+    SR_INFO(rp->log, "ringpop.self_evict", "pings=%u", rp->evict_pending);
+    struct timeval tv = {RP_PING_TIMEOUT_MS / 1000, (RP_PING_TIMEOUT_MS % 1000) * 1000};
+    if (rp->evict_pending == 0)
+        tv = (struct timeval){0, 0};
+    evtimer_add(rp->evict_ev, &tv);
+    return 0;
 }
 
 void rp_conn_gone(struct sr_ringpop *rp, struct rp_conn *c)
@@ -355,6 +496,21 @@ static void on_join(struct rp_conn *c, const struct sr_tch_call *call, const jso
     rp_respond_json(c, call->id, o);
 }
 
+/* ringpop-go filterChangesFromSender: the sender knows what it told us. */
+static void drop_from_sender(json_t *changes, const char *src, const json_t *src_inc)
+{
+    if (!json_is_integer(src_inc))
+        return;
+    for (size_t i = json_array_size(changes); i-- > 0;) {
+        const json_t *c = json_array_get(changes, i);
+        const char *s = json_string_value(json_object_get(c, "source"));
+        const json_t *si = json_object_get(c, "sourceIncarnationNumber");
+        if (s && strcmp(s, src) == 0 && json_is_integer(si) &&
+            json_integer_value(si) == json_integer_value(src_inc))
+            json_array_remove(changes, i);
+    }
+}
+
 static void on_ping(struct rp_conn *c, const struct sr_tch_call *call, const json_t *b)
 {
     struct sr_ringpop *rp = c->rp;
@@ -373,6 +529,7 @@ static void on_ping(struct rp_conn *c, const struct sr_tch_call *call, const jso
     if (rp->cap_done && sr_swim_wire_decode(rp->cap.data, rp->cap.len, &m, rp->ups, rp->capups) == 0)
         n = m.nupdates;
     json_t *changes = changes_of(rp, n);
+    drop_from_sender(changes, src, json_object_get(b, "sourceIncarnationNumber"));
     const json_t *cs = json_object_get(b, "checksum");
     uint32_t mine = sr_rp_checksum(rp->swim);
     if (n == 0 && json_is_integer(cs) && (uint64_t)json_integer_value(cs) != mine) {
@@ -504,11 +661,14 @@ struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct sr_ringp
     struct sr_swim_vtab vt = {vt_now, vt_random, vt_send, vt_schedule, vt_event, NULL};
     if ((rp->swim = sr_swim_new(&sc, rp->self, rp->self, &vt, rp, log, &rc)) == NULL)
         goto fail;
+    sr_swim_set_labels_rank(rp->swim, vt_labels_rank);
     if (cfg->identity && cfg->identity[0]) {
         snprintf(rp->identity, sizeof(rp->identity), "%s", cfg->identity);
         sr_swim_set_label(rp->swim, "__identity", rp->identity);
     }
-    sr_ring_add(rp->ring, rp->self, 1.0);
+    struct sr_swim_member_info me;
+    if (sr_swim_member(rp->swim, rp->self, &me) == 0)
+        ring_sync(rp, &me);
     rp->started_at = sr_time_mono_us();
     if ((rc = rp_listen(rp)) != 0)
         goto fail;
@@ -533,9 +693,12 @@ void sr_ringpop_delete(struct sr_ringpop *rp)
         sr_ring_delete(rp->ring);
     if (rp->tick_ev)
         event_free(rp->tick_ev);
+    if (rp->evict_ev)
+        event_free(rp->evict_ev);
     for (size_t i = 0; i < rp->nhosts; i++)
         free(rp->hosts[i]);
     free(rp->hosts);
+    free(rp->keys);
     free(rp->ups);
     sr_buf_destroy(&rp->cap);
     sr_buf_destroy(&rp->dgram);

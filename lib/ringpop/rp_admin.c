@@ -41,7 +41,7 @@ static json_t *stats_body(struct sr_ringpop *rp)
     json_t *members = json_array(), *servers = json_array();
     sr_swim_foreach(rp->swim, stat_member, members);
     for (size_t i = 0; i < sr_ring_member_count(rp->ring); i++)
-        json_array_append_new(servers, json_string(sr_ring_member_at(rp->ring, i)));
+        json_array_append_new(servers, json_string(rp_ring_addr(rp, sr_ring_member_at(rp->ring, i))));
     long rss = rss_bytes();
     sr_time_us now = sr_time_mono_us();
     return json_pack(
@@ -69,6 +69,7 @@ bool rp_admin(struct rp_conn *c, const struct sr_tch_call *call, const char *ep,
         if (key == NULL)
             return false;
         const char *dest = sr_ring_lookup(rp->ring, key, strlen(key));
+        dest = rp_ring_addr(rp, dest);
         rp_respond_json(c, call->id, json_pack("{s:s}", "dest", dest ? dest : rp->self));
     } else if (strcmp(ep, "/admin/gossip/stop") == 0) {
         rp->gossip_stopped = true;
@@ -79,7 +80,7 @@ bool rp_admin(struct rp_conn *c, const struct sr_tch_call *call, const char *ep,
         rp_kick(rp);
     } else if (strcmp(ep, "/admin/gossip/tick") == 0) {
         rp_respond_json(c, call->id, json_pack("{s:s}", "status", "ok"));
-        rp_kick(rp); /* runs what is due, which while stopped is one probe */
+        sr_swim_probe_now(rp->swim); /* one protocol period, even while stopped */
     } else if (strcmp(ep, "/admin/member/leave") == 0) {
         sr_swim_leave(rp->swim);
         rp_respond_json(c, call->id, json_pack("{s:s}", "status", "ok"));

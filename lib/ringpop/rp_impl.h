@@ -30,7 +30,7 @@ struct rp_conn {
     struct rp_conn *next;
 };
 
-enum rp_kind { RP_K_PING, RP_K_GOSSIP, RP_K_PING_REQ, RP_K_JOIN, RP_K_REVERSE_JOIN };
+enum rp_kind { RP_K_PING, RP_K_GOSSIP, RP_K_PING_REQ, RP_K_JOIN, RP_K_REVERSE_JOIN, RP_K_EVICT };
 
 struct rp_call {
     struct sr_ringpop *rp;
@@ -54,6 +54,14 @@ struct rp_inbound {
     char target[SR_SWIM_ADDR_MAX];
 };
 
+/* A member's key on the ring: its address, or "identity#" when it has an
+ * __identity label (ringpop-go hashes identity + "#" + i for point i). */
+#define RP_RINGKEY_MAX (SR_SWIM_ADDR_MAX + SR_SWIM_LABEL_MAX + 1)
+struct rp_ringkey {
+    char addr[SR_SWIM_ADDR_MAX];
+    char key[RP_RINGKEY_MAX];
+};
+
 struct rp_stats {
     uint64_t frames_in, calls_in, calls_out, bad_frames, bad_bodies, call_errors;
     struct sr_rp_drops drops;
@@ -71,12 +79,19 @@ struct sr_ringpop {
     struct sr_swim *swim;
     struct sr_ring *ring;
     struct event *tick_ev;
+    sr_time_us timer_at;             /* what the core last asked for */
+    struct rp_ringkey *keys;
+    size_t nkeys, capkeys;
     struct rp_conn *conns;
     struct rp_call *calls;
     uint32_t next_id;
     uint64_t next_seq;               /* seqs of datagrams we synthesise */
     struct rp_inbound inbound[RP_INBOUND_MAX];
-    bool gossip_stopped, started;
+    bool gossip_stopped, started, evicting;
+    uint32_t evict_pending;
+    struct event *evict_ev;
+    sr_ringpop_done_f evict_done;
+    void *evict_ud;
     uint32_t joins_pending, reverse_pending;
     sr_time_us started_at;
     /* capture of the core's synchronous ack to a synthesised ping */
@@ -108,6 +123,8 @@ void rp_on_call_failed(struct rp_call *k);
 void rp_conn_gone(struct sr_ringpop *rp, struct rp_conn *c);
 json_t *rp_member_changes(struct sr_ringpop *rp, bool with_source);
 uint64_t rp_self_inc(struct sr_ringpop *rp);
+/* The member address owning a ring key (identity keys map back). */
+const char *rp_ring_addr(struct sr_ringpop *rp, const char *key);
 void rp_kick(struct sr_ringpop *rp);
 
 /* rp_admin.c */

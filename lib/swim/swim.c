@@ -576,8 +576,9 @@ int sr_swim_receive(struct sr_swim *s, const char *from, const void *data, size_
         on_ping_req(s, from, &m, now);
         break;
     case SR_SWIM_MSG_NACK:
-        if (s->probe.active && m.seq == s->probe.seq)
-            s->probe.nacks++;
+        if (s->probe.active && m.seq == s->probe.seq && ++s->probe.nacks >= s->probe.expected_nacks &&
+            s->cfg.ping_req_timeout_ms && s->probe.reqs_sent)
+            s->probe.end_at = now; /* ringpop: every relay said no, suspect now */
         break;
     default:
         break;
@@ -628,6 +629,35 @@ size_t sr_swim_reap_faulty(struct sr_swim *s)
     }
     finish_call(s);
     return n;
+}
+
+void sr_swim_set_labels_rank(struct sr_swim *s, sr_swim_labels_rank_f fn) { s->labels_rank = fn; }
+
+void sr_swim_probe_now(struct sr_swim *s)
+{
+    if (!s->started || s->leaving || s->probe.active)
+        return;
+    sr_time_us now = sr_swim_now(s);
+    s->next_probe_at = now;
+    run_probe(s, now);
+    finish_call(s);
+}
+
+void sr_swim_announce(struct sr_swim *s)
+{
+    sr_swim_queue_rec(s, s->self_id, NULL);
+    finish_call(s);
+}
+
+void sr_swim_unreachable(struct sr_swim *s, const char *addr)
+{
+    struct sr_swim_probe *p = &s->probe;
+    if (!p->active || p->reqs_sent || strcmp(p->target, addr) != 0)
+        return;
+    sr_time_us now = sr_swim_now(s);
+    if (now < p->end_at)
+        probe_send_reqs(s, now);
+    finish_call(s);
 }
 
 int sr_swim_rejoin(struct sr_swim *s)

@@ -42,6 +42,7 @@ struct sr_swim_probe {
 struct sr_swim {
     struct sr_swim_cfg cfg;
     struct sr_swim_vtab vt;
+    sr_swim_labels_rank_f labels_rank; /* NULL unless set (ringpop) */
     void *ctx;
     struct sr_log *log;
     struct sr_swim_members mem;

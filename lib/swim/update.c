@@ -150,6 +150,18 @@ void sr_swim_refute(struct sr_swim *s, uint64_t inc)
     }
 }
 
+/* labels_rank: true if the update's labels outrank the record's. */
+static bool labels_outrank(struct sr_swim *s, const struct sr_swim_rec *r,
+                           const struct sr_swim_update *u)
+{
+    if (s->labels_rank == NULL)
+        return false;
+    struct sr_swim_label labels[SR_SWIM_LABELS_MAX];
+    memset(labels, 0, sizeof(labels));
+    size_t nl = sr_swim_wire_labels(u, labels);
+    return s->labels_rank(s->ctx, labels, nl) > s->labels_rank(s->ctx, r->labels, r->nlabels);
+}
+
 static void apply_self(struct sr_swim *s, const struct sr_swim_update *u)
 {
     const struct sr_swim_rec *me = &s->mem.recs[s->self_id];
@@ -160,7 +172,8 @@ static void apply_self(struct sr_swim *s, const struct sr_swim_update *u)
     }
     if (u->incarnation < me->incarnation)
         return;
-    if (u->status == SR_SWIM_ALIVE && u->incarnation == me->incarnation)
+    if (u->status == SR_SWIM_ALIVE && u->incarnation == me->incarnation &&
+        !labels_outrank(s, me, u))
         return;
     /* suspect/faulty/left about us, or an alive from a previous life */
     sr_swim_refute(s, u->incarnation);
@@ -316,6 +329,19 @@ void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char
     struct sr_swim_rec *r = &s->mem.recs[id];
     if (u->incarnation < r->incarnation)
         return;
+    if (u->incarnation == r->incarnation && st == r->status && labels_outrank(s, r, u)) {
+        /* labels_rank: the same version with preferred labels wins */
+        if (st == SR_SWIM_ALIVE) {
+            accept_alive(s, id, u, now);
+        } else {
+            struct sr_swim_label l[SR_SWIM_LABELS_MAX];
+            memset(l, 0, sizeof(l));
+            size_t n = sr_swim_wire_labels(u, l);
+            sr_swim_members_set_labels(&s->mem, id, l, n);
+            sr_swim_queue_rec(s, id, from);
+        }
+        return;
+    }
     if (u->incarnation == r->incarnation && st == r->status && r->damp) {
         uint32_t limit = sr_swim_retransmit_limit(s->cfg.retransmit_mult, sr_swim_live_count(s));
         sr_swim_dissem_seen(&s->dis, &s->mem, id, limit);

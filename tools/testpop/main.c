@@ -5,8 +5,9 @@
  *           [--log=LEVEL]
  *
  * TESTPOP_LOG=LEVEL in the environment sets the log level too (the suite
- * cannot pass --log). FILE is a JSON array of "host:port" strings. SIGTERM or SIGINT stops the
- * node and exits 0. Logs go to stderr. */
+ * cannot pass --log). FILE is a JSON array of "host:port" strings. SIGTERM
+ * self-evicts (declares the node faulty to 40 % of the members) and exits 0;
+ * SIGINT exits 0 at once. Logs go to stderr. */
 #include <event2/event.h>
 #include <jansson.h>
 #include <signal.h>
@@ -71,7 +72,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *ud)
+struct run {
+    struct event_base *base;
+    struct sr_ringpop *rp;
+};
+
+static void on_evicted(void *ud) { event_base_loopbreak(ud); }
+
+static void on_term(evutil_socket_t sig, short what, void *ud)
+{
+    (void)sig, (void)what;
+    struct run *r = ud;
+    /* graceful: self-evict first (ringpop-go does the same on SIGTERM) */
+    if (sr_ringpop_self_evict(r->rp, on_evicted, r->base) != 0)
+        event_base_loopbreak(r->base);
+}
+
+static void on_int(evutil_socket_t sig, short what, void *ud)
 {
     (void)sig, (void)what;
     event_base_loopbreak(ud);
@@ -117,8 +134,9 @@ int main(int argc, char **argv)
         rc = 1;
     } else {
         signal(SIGPIPE, SIG_IGN);
-        struct event *term = evsignal_new(base, SIGTERM, on_signal, base);
-        struct event *intr = evsignal_new(base, SIGINT, on_signal, base);
+        struct run r = {base, rp};
+        struct event *term = evsignal_new(base, SIGTERM, on_term, &r);
+        struct event *intr = evsignal_new(base, SIGINT, on_int, base);
         event_add(term, NULL);
         event_add(intr, NULL);
         event_base_dispatch(base);
