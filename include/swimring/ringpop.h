@@ -24,6 +24,7 @@ struct sr_ringpop_cfg {
     const char *listen;          /* "host:port" to bind and advertise */
     const char *identity;        /* ringpop identity label (NULL: none) */
     const char *const *hosts;    /* bootstrap list (own address may be in it) */
+    const char *hosts_file;      /* JSON list re-read by partition healing (NULL: hosts) */
     size_t nhosts;
     uint32_t suspect_ms;         /* suspect -> faulty (ringpop: 5000) */
     uint32_t faulty_ms;          /* faulty kept before it is reaped */

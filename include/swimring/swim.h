@@ -184,6 +184,9 @@ SR_API void sr_swim_unreachable(struct sr_swim *s, const char *addr);
  * NULL (the default) turns it off. */
 typedef int64_t (*sr_swim_labels_rank_f)(void *ctx, const struct sr_swim_label *labels, size_t n);
 SR_API void sr_swim_set_labels_rank(struct sr_swim *s, sr_swim_labels_rank_f fn);
+/* Before sr_swim_start: begin at incarnation `inc` (ringpop-go starts at
+ * the wall clock in ms, so a restarted node outranks its old record). */
+SR_API int sr_swim_set_incarnation(struct sr_swim *s, uint64_t inc);
 /* Start the next probe now unless one is running (ringpop's gossip tick). */
 SR_API void sr_swim_probe_now(struct sr_swim *s);
 /* Undo a leave: back to alive at a new incarnation, probing again. */

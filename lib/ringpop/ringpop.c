@@ -268,7 +268,25 @@ static void apply_membership(struct sr_ringpop *rp, const char *from, const json
         sr_swim_merge_state(rp->swim, rp->dgram.data, rp->dgram.len);
 }
 
+void rp_feed_gossip(struct sr_ringpop *rp, const char *from, const json_t *changes)
+{
+    feed(rp, from, SR_SWIM_MSG_GOSSIP, 0, changes, NULL);
+}
+
+int rp_ping_with(struct sr_ringpop *rp, const char *target, const json_t *changes, enum rp_kind kind)
+{
+    char *body = ping_body(rp, json_deep_copy(changes), NULL);
+    int rc = body ? rp_call(rp, target, "/protocol/ping", body, kind, 0, NULL) : SR_ENOMEM;
+    free(body);
+    return rc;
+}
+
 static void send_join(struct sr_ringpop *rp, const char *peer, enum rp_kind kind)
+{
+    (void)rp_join_to(rp, peer, kind);
+}
+
+int rp_join_to(struct sr_ringpop *rp, const char *peer, enum rp_kind kind)
 {
     json_t *o = json_pack("{s:s, s:s, s:I, s:i}", "app", "ringpop", "source", rp->self,
                           "incarnationNumber", (json_int_t)rp_self_inc(rp), "timeout", 1000);
@@ -281,13 +299,13 @@ static void send_join(struct sr_ringpop *rp, const char *peer, enum rp_kind kind
     }
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    if (s && rp_call(rp, peer, "/protocol/join", s, kind, 0, NULL) == 0) {
-        if (kind == RP_K_JOIN)
-            rp->joins_pending++;
-        else
-            rp->reverse_pending++;
-    }
+    int rc = s ? rp_call(rp, peer, "/protocol/join", s, kind, 0, NULL) : SR_ENOMEM;
+    if (rc == 0 && kind == RP_K_JOIN)
+        rp->joins_pending++;
+    else if (rc == 0 && kind == RP_K_REVERSE_JOIN)
+        rp->reverse_pending++;
     free(s);
+    return rc;
 }
 
 static void join_cluster(struct sr_ringpop *rp)
@@ -351,6 +369,13 @@ void rp_on_response(struct rp_call *k, struct sr_tch_call *res)
     case RP_K_EVICT:
         rp_on_call_failed(k);
         break;
+    case RP_K_HEAL_JOIN:
+        rp_heal_on_join(rp, k->peer, json_object_get(b, "membership"));
+        break;
+    case RP_K_HEAL_PING:
+        feed(rp, k->peer, SR_SWIM_MSG_GOSSIP, 0, changes, NULL);
+        rp_heal_step_done(rp, false);
+        break;
     }
     json_decref(b);
 }
@@ -364,6 +389,8 @@ void rp_on_call_failed(struct rp_call *k)
         start_core(rp);
     if (k->kind == RP_K_REVERSE_JOIN && rp->reverse_pending > 0)
         rp->reverse_pending--;
+    if (k->kind == RP_K_HEAL_JOIN || k->kind == RP_K_HEAL_PING)
+        rp_heal_step_done(rp, k->kind == RP_K_HEAL_JOIN);
     if (k->kind == RP_K_EVICT && rp->evict_pending > 0 && --rp->evict_pending == 0)
         event_active(rp->evict_ev, EV_TIMEOUT, 0); /* done: finish from the loop */
 }
@@ -439,6 +466,7 @@ int sr_ringpop_self_evict(struct sr_ringpop *rp, sr_ringpop_done_f done, void *u
 
 void rp_conn_gone(struct sr_ringpop *rp, struct rp_conn *c)
 {
+    rp_heal_conn_gone(rp, c);
     for (int i = 0; i < RP_INBOUND_MAX; i++)
         if (rp->inbound[i].conn == c)
             rp->inbound[i].used = false;
@@ -662,6 +690,8 @@ struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct sr_ringp
     if ((rp->swim = sr_swim_new(&sc, rp->self, rp->self, &vt, rp, log, &rc)) == NULL)
         goto fail;
     sr_swim_set_labels_rank(rp->swim, vt_labels_rank);
+    /* ringpop-go: a node's first incarnation is the wall clock in ms */
+    sr_swim_set_incarnation(rp->swim, sr_time_wall_us() / 1000);
     if (cfg->identity && cfg->identity[0]) {
         snprintf(rp->identity, sizeof(rp->identity), "%s", cfg->identity);
         sr_swim_set_label(rp->swim, "__identity", rp->identity);
@@ -699,6 +729,8 @@ void sr_ringpop_delete(struct sr_ringpop *rp)
         free(rp->hosts[i]);
     free(rp->hosts);
     free(rp->keys);
+    json_decref(rp->heal.targets);
+    json_decref(rp->heal.done);
     free(rp->ups);
     sr_buf_destroy(&rp->cap);
     sr_buf_destroy(&rp->dgram);

@@ -91,7 +91,7 @@ bool rp_admin(struct rp_conn *c, const struct sr_tch_call *call, const char *ep,
         size_t n = sr_swim_reap_faulty(rp->swim);
         rp_respond_json(c, call->id, json_pack("{s:s, s:I}", "status", "ok", "reaped", (json_int_t)n));
     } else if (strcmp(ep, "/admin/healpartition/disco") == 0) {
-        rp_respond(c, call->id, 1, "{\"message\":\"discover-provider healing is not supported\"}");
+        rp_heal_start(rp, c, call->id);
     } else {
         return false;
     }

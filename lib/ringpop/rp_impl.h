@@ -30,7 +30,19 @@ struct rp_conn {
     struct rp_conn *next;
 };
 
-enum rp_kind { RP_K_PING, RP_K_GOSSIP, RP_K_PING_REQ, RP_K_JOIN, RP_K_REVERSE_JOIN, RP_K_EVICT };
+enum rp_kind {
+    RP_K_PING, RP_K_GOSSIP, RP_K_PING_REQ, RP_K_JOIN, RP_K_REVERSE_JOIN, RP_K_EVICT,
+    RP_K_HEAL_JOIN, RP_K_HEAL_PING,
+};
+
+/* A running /admin/healpartition/disco (rp_heal.c). */
+struct rp_heal {
+    bool active, waiting;
+    struct rp_conn *conn;            /* the admin caller, NULL once gone */
+    uint32_t id;
+    json_t *targets, *done;
+    int failures;
+};
 
 struct rp_call {
     struct sr_ringpop *rp;
@@ -102,6 +114,7 @@ struct sr_ringpop {
     struct sr_buf dgram;             /* scratch for synthesised datagrams */
     struct sr_swim_update *ups;      /* decode scratch */
     size_t capups;
+    struct rp_heal heal;
     struct rp_stats stats;
 };
 
@@ -126,6 +139,18 @@ uint64_t rp_self_inc(struct sr_ringpop *rp);
 /* The member address owning a ring key (identity keys map back). */
 const char *rp_ring_addr(struct sr_ringpop *rp, const char *key);
 void rp_kick(struct sr_ringpop *rp);
+
+/* Feed changes to the core as gossip from `from` (spread as news). */
+void rp_feed_gossip(struct sr_ringpop *rp, const char *from, const json_t *changes);
+/* /protocol/ping to target carrying exactly `changes` (not the core's). */
+int rp_ping_with(struct sr_ringpop *rp, const char *target, const json_t *changes, enum rp_kind kind);
+int rp_join_to(struct sr_ringpop *rp, const char *target, enum rp_kind kind);
+
+/* rp_heal.c */
+void rp_heal_start(struct sr_ringpop *rp, struct rp_conn *c, uint32_t id);
+void rp_heal_on_join(struct sr_ringpop *rp, const char *target, const json_t *membership);
+void rp_heal_step_done(struct sr_ringpop *rp, bool join_failed);
+void rp_heal_conn_gone(struct sr_ringpop *rp, struct rp_conn *c);
 
 /* rp_admin.c */
 bool rp_admin(struct rp_conn *c, const struct sr_tch_call *call, const char *endpoint,

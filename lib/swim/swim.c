@@ -631,6 +631,14 @@ size_t sr_swim_reap_faulty(struct sr_swim *s)
     return n;
 }
 
+int sr_swim_set_incarnation(struct sr_swim *s, uint64_t inc)
+{
+    if (s->started)
+        return SR_EINVAL;
+    sr_swim_members_set(&s->mem, s->self_id, SR_SWIM_ALIVE, inc);
+    return 0;
+}
+
 void sr_swim_set_labels_rank(struct sr_swim *s, sr_swim_labels_rank_f fn) { s->labels_rank = fn; }
 
 void sr_swim_probe_now(struct sr_swim *s)

@@ -123,6 +123,7 @@ int main(int argc, char **argv)
     cfg.listen = o.listen;
     cfg.identity = o.identity;
     cfg.hosts = list;
+    cfg.hosts_file = o.hosts;
     cfg.nhosts = k;
     cfg.suspect_ms = (uint32_t)o.suspect;
     cfg.faulty_ms = (uint32_t)o.faulty;
