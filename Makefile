@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build test test-unit fuzz valgrind bench demo install clean
+.PHONY: all deps build test test-unit fuzz valgrind bench demo install clean compat-test
 
 all: build
 
@@ -41,6 +41,14 @@ bench: deps
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DSWIMRING_TESTS=OFF
 	cmake --build build/release -j $(JOBS)
 	scripts/run-bench.sh build/release
+
+# ringpop-common's integration suite against tools/testpop (docs/ringpop.md);
+# not part of `make test`: SUITE is a checkout of uber/ringpop-common.
+compat-test: deps
+	@test -n "$(SUITE)" || { echo "usage: make compat-test SUITE=/path/to/ringpop-common [SIZES='1 2 3']"; exit 2; }
+	cmake -S . -B build/compat -DCMAKE_BUILD_TYPE=Release -DSWIMRING_TESTS=OFF -DSWIMRING_BENCH=OFF
+	cmake --build build/compat -j $(JOBS) --target testpop
+	scripts/compat-test.sh $(SUITE) build/compat $(if $(SIZES),"$(SIZES)")
 
 demo: build
 	scripts/demo.sh build/release

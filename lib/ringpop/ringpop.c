@@ -203,7 +203,7 @@ static void vt_send(void *ctx, const char *to, const void *data, size_t len)
         in->used = false;
         return;
     }
-    if (rp->gossip_stopped && m.type == SR_SWIM_MSG_GOSSIP)
+    if ((rp->gossip_stopped && m.type == SR_SWIM_MSG_GOSSIP) || strcmp(to, rp->self) == 0)
         return;
     char target[SR_SWIM_ADDR_MAX] = "";
     if (m.type == SR_SWIM_MSG_PING_REQ && m.target_len < sizeof(target))

@@ -107,7 +107,10 @@ void rp_heal_on_join(struct sr_ringpop *rp, const char *target, const json_t *mb
     }
     json_t *send;
     if (json_array_size(for_a) || json_array_size(for_b)) {
-        rp_feed_gossip(rp, target, for_a); /* spread: those members must reincarnate */
+        /* spread: those members must reincarnate. Fed as from ourselves, so
+         * a refutation is not sent straight back to the target: the first
+         * ping B sees must be the heal ping below (ringpop-go) */
+        rp_feed_gossip(rp, rp->self, for_a);
         send = for_b;
         json_incref(send);
     } else {
