@@ -6,6 +6,7 @@
  * if this process dies first). */
 #include <criterion/criterion.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -250,6 +251,49 @@ Test(netns, ringctl_cluster_up_netns_partition_loss_down, .timeout = 240, .fini 
     cr_expect_not(ns_exists(sw), "%s left behind", sw);
     cr_expect_eq(if_nametoindex(hostif), 0u, "host link %s left behind", hostif);
     dir[0] = '\0';
+}
+
+/* ---- a test that dies leaves nothing behind -------------------------------- */
+
+Test(netns, janitor_deletes_the_namespaces_of_a_killed_test, .timeout = 60)
+{
+    skip_unless_usable();
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t pid = fork();
+    if (pid == 0) { /* a "test" that makes a netns cluster and is killed */
+        static struct sr_tk_cluster c;
+        close(p[0]);
+        sr_tk_init(&c, RINGD, "local");
+        c.netns = true;
+        bool ok = sr_tk_spawn(&c, NULL) == 0;
+        char line[64];
+        int n = snprintf(line, sizeof line, "%s", ok ? c.net.prefix : "");
+        ssize_t w = write(p[1], line, (size_t)n);
+        (void)w;
+        raise(SIGKILL);
+    }
+    close(p[1]);
+    char prefix[64];
+    ssize_t n = read(p[0], prefix, sizeof prefix - 1);
+    prefix[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    cr_assert(prefix[0], "the child made no cluster");
+    char sw[80], n0[80], hostif[80];
+    snprintf(sw, sizeof sw, "%s-sw", prefix);
+    snprintf(n0, sizeof n0, "%s-n0", prefix);
+    snprintf(hostif, sizeof hostif, "%sh", prefix);
+    sr_time_us end = sr_time_mono_us() + 15 * SR_US_PER_S;
+    while ((ns_exists(sw) || ns_exists(n0)) && sr_time_mono_us() < end)
+        usleep(50000);
+    cr_expect_not(ns_exists(n0), "%s left behind", n0);
+    cr_expect_not(ns_exists(sw), "%s left behind", sw);
+    while (if_nametoindex(hostif) != 0 && sr_time_mono_us() < end)
+        usleep(50000); /* goes with its namespace, asynchronously */
+    cr_expect_eq(if_nametoindex(hostif), 0u, "host link %s left behind", hostif);
 }
 
 /* ---- the skip path --------------------------------------------------------- */
