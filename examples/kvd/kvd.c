@@ -257,6 +257,7 @@ int main(int argc, char **argv)
     struct sr_service_def kv = {.name = "kv", .endpoints = kv_endpoints, .nendpoints = 4,
                                 .ud = &store, .key_count = kv_count, .has_key = kv_has,
                                 .state = &kv_state};
+    err[0] = '\0';
     struct sr_node *node = sr_node_new(NULL, &cfg, &rc, err, sizeof err);
     struct event *sweep = node ? event_new(sr_node_base(node), -1, EV_PERSIST, on_sweep, &store)
                                : NULL;
@@ -265,7 +266,7 @@ int main(int argc, char **argv)
         sr_node_set_label(node, args.labels[i].key, args.labels[i].value);
     if (!store.slot || !node || !sweep || event_add(sweep, &every) != 0 ||
         sr_node_add_service(node, &kv) < 0 || sr_node_start(node, err, sizeof err) < 0) {
-        fprintf(stderr, "kvd: %s\n", node ? err : sr_strerror(rc));
+        fprintf(stderr, "kvd: %s\n", err[0] ? err : sr_strerror(rc));
         if (sweep)
             event_free(sweep);
         sr_node_delete(node);

@@ -10,7 +10,7 @@
  * long.
  *
  * What TLS adds lives behind `ctx` (struct sr_tls: SSL_CTX, exceptions),
- * `last_error` (the openssl error queue) and `refused`. */
+ * `last_error` (the openssl error queue) and `confirm_first`. */
 #ifndef SWIMRING_FORWARD_CONN_H
 #define SWIMRING_FORWARD_CONN_H
 
@@ -35,12 +35,13 @@ struct sr_conn_ops {
     /* Describe the last error on `bev` into out[len] (errno text for TCP,
      * the openssl queue for TLS). Returns out. */
     const char *(*last_error)(void *ctx, struct bufferevent *bev, char *out, size_t len);
-    /* Optional (NULL: never). After an error on an outgoing connection, call
-     * before last_error: did the peer refuse the session in its handshake (a
-     * TLS alert such as unknown_ca)? Then nothing written was delivered, even
-     * if the local side had finished: a TLS 1.3 client is done before the
-     * server has checked its certificate, and may already have written. */
-    bool (*refused)(void *ctx, struct bufferevent *bev);
+    /* Optional (NULL: never). After BEV_EVENT_CONNECTED on an outgoing
+     * connection: must the client hear from the peer before it writes
+     * anything that counts? A TLS 1.3 client is done with its handshake
+     * before the server has checked the client's certificate: a refusal
+     * then arrives as an alert after the client's first write, or is lost
+     * in a reset. The RPC client answers by confirming with a ping first. */
+    bool (*confirm_first)(void *ctx, struct bufferevent *bev);
     /* Free `ctx` (may be NULL). */
     void (*ctx_free)(void *ctx);
 };
@@ -83,9 +84,10 @@ static inline const char *sr_conn_last_error(const struct sr_conn_transport *t,
     return t->ops->last_error(t->ctx, bev, out, len);
 }
 
-static inline bool sr_conn_refused(const struct sr_conn_transport *t, struct bufferevent *bev)
+static inline bool sr_conn_confirm_first(const struct sr_conn_transport *t,
+                                         struct bufferevent *bev)
 {
-    return t->ops->refused != NULL && t->ops->refused(t->ctx, bev);
+    return t->ops->confirm_first != NULL && t->ops->confirm_first(t->ctx, bev);
 }
 
 static inline void sr_conn_transport_destroy(struct sr_conn_transport *t)

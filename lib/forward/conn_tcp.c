@@ -61,6 +61,6 @@ const struct sr_conn_ops sr_conn_tcp_ops = {
     .new_client = tcp_new_client,
     .connect = tcp_connect,
     .last_error = tcp_last_error,
-    .refused = NULL,
+    .confirm_first = NULL,
     .ctx_free = NULL,
 };

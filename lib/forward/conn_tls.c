@@ -7,8 +7,8 @@
  * open hold a reference to the old one, which openssl frees with the last.
  *
  * Per-connection state is a few bits kept in the SSL's app data (no
- * allocation, nothing to free): whether its handshake was counted, whether
- * an exception was used, the last fatal alert received. */
+ * allocation, nothing to free): whether its handshake, its fatal alert and
+ * its use of an exception were counted. */
 #include "forward/rpc_impl.h"
 #include "forward/tls_policy.h"
 
@@ -38,7 +38,6 @@
 #define CONN_COUNTED 0x1u        /* its handshake is in stats.handshakes */
 #define CONN_FAILED 0x2u         /* its fatal alert is in stats.handshake_failures */
 #define CONN_EXCEPTED 0x4u       /* it is in stats.exceptions_used */
-#define CONN_ALERT_SHIFT 8       /* fatal alert received + 1, 9 bits */
 
 struct sr_tls {
     uint32_t refs;
@@ -211,14 +210,9 @@ static void info_cb(const SSL *ssl, int where, int ret)
         t->stats.handshakes++;
         bits |= CONN_COUNTED;
     }
-    if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL) {
-        if (!(bits & CONN_FAILED))
-            t->stats.handshake_failures++;
+    if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL && !(bits & CONN_FAILED)) {
+        t->stats.handshake_failures++;
         bits |= CONN_FAILED;
-        if (where & SSL_CB_READ) {
-            bits &= ((uintptr_t)1 << CONN_ALERT_SHIFT) - 1;
-            bits |= (uintptr_t)((ret & 0xff) + 1) << CONN_ALERT_SHIFT;
-        }
     }
     conn_set_bits(ssl, bits);
 }
@@ -549,7 +543,7 @@ static const char *tls_last_error(void *ctx, struct bufferevent *bev, char *out,
     (void)ctx;
     unsigned long e, first = 0;
     while ((e = bufferevent_get_openssl_error(bev)) != 0)
-        if (first == 0)
+        if (first == 0 && ERR_GET_LIB(e) != 0) /* libevent also queues SSL_get_error codes */
             first = e;
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     const char *r = first ? ERR_reason_error_string(first) : NULL;
@@ -567,28 +561,13 @@ static const char *tls_last_error(void *ctx, struct bufferevent *bev, char *out,
     return out;
 }
 
-/* Alerts a TLS stack sends only when it refuses a handshake. */
-static bool tls_refused(void *ctx, struct bufferevent *bev)
+/* TLS 1.3: the server checks our certificate after we are done; the RPC
+ * client pings first so a refusal is a failed connect, not a lost call. */
+static bool tls_confirm_first(void *ctx, struct bufferevent *bev)
 {
     (void)ctx;
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
-    int alert = ssl ? (int)((conn_bits(ssl) >> CONN_ALERT_SHIFT) & 0x1ff) - 1 : -1;
-    switch (alert) {
-    case SSL_AD_HANDSHAKE_FAILURE:
-    case SSL_AD_BAD_CERTIFICATE:
-    case SSL_AD_UNSUPPORTED_CERTIFICATE:
-    case SSL_AD_CERTIFICATE_REVOKED:
-    case SSL_AD_CERTIFICATE_EXPIRED:
-    case SSL_AD_CERTIFICATE_UNKNOWN:
-    case SSL_AD_UNKNOWN_CA:
-    case SSL_AD_ACCESS_DENIED:
-    case SSL_AD_PROTOCOL_VERSION:
-    case SSL_AD_INSUFFICIENT_SECURITY:
-    case SSL_AD_CERTIFICATE_REQUIRED:
-        return true;
-    default:
-        return false;
-    }
+    return ssl != NULL && SSL_version(ssl) >= TLS1_3_VERSION;
 }
 
 static void tls_ctx_free(void *ctx) { sr_tls_unref(ctx); }
@@ -599,7 +578,7 @@ const struct sr_conn_ops sr_conn_tls_ops = {
     .new_client = tls_new_client,
     .connect = tls_connect,
     .last_error = tls_last_error,
-    .refused = tls_refused,
+    .confirm_first = tls_confirm_first,
     .ctx_free = tls_ctx_free,
 };
 

@@ -191,15 +191,12 @@ static sr_time_us backoff_us(struct sr_rpc *rpc, uint32_t failures)
 
 /* Fail every call of a dead connection (or failed connect) and reset the
  * peer to IDLE first, so callbacks that call again start afresh. */
-static void peer_fail(struct rpc_peer *p, const char *reason, bool refused)
+static void peer_fail(struct rpc_peer *p, const char *reason)
 {
     struct sr_rpc *rpc = p->rpc;
-    bool connect_failed = (p->state != PEER_CONNECTED || refused) && !p->close_requested;
+    bool connect_failed = p->state != PEER_CONNECTED && !p->close_requested;
     p->close_requested = false;
-    /* A session the peer refused delivered nothing, whatever was written. */
-    uint64_t drained = refused ? 0 : peer_drained(p);
-    if (refused)
-        p->failures = p->failures_at_connect; /* so the backoff still grows */
+    uint64_t drained = peer_drained(p);
     struct rpc_call_list sent, pending;
     TAILQ_INIT(&sent);
     TAILQ_INIT(&pending);
@@ -339,9 +336,9 @@ static void peer_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct rpc_peer *p = arg;
     if (p->close_requested) {
-        peer_fail(p, "closed locally", false);
+        peer_fail(p, "closed locally");
     } else if (p->state == PEER_FAILING) {
-        peer_fail(p, "connect failed at once", false);
+        peer_fail(p, "connect failed at once");
     } else if (p->state == PEER_BACKOFF) {
         sr_time_us now = sr_time_mono_us();
         if (now < p->retry_at) {  /* coarse timer woke us early */
@@ -356,11 +353,11 @@ static void peer_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void peer_on_connected(struct rpc_peer *p)
+/* The peer is known to take our frames: count it, send what waited. */
+static void peer_on_established(struct rpc_peer *p)
 {
     struct sr_rpc *rpc = p->rpc;
     p->state = PEER_CONNECTED;
-    p->failures_at_connect = p->failures;
     p->failures = 0;
     p->retry_at = 0;
     rpc->stats.connects++;
@@ -373,6 +370,27 @@ static void peer_on_connected(struct rpc_peer *p)
     peer_flush_pending(p);
 }
 
+/* The transport is up. If it says so (TLS 1.3), first a ping with id 0
+ * (no call has it) whose pong proves the server accepted us: until then a
+ * failure is a failed connect, and no call was written. */
+static void peer_on_connected(struct rpc_peer *p)
+{
+    struct sr_rpc *rpc = p->rpc;
+    if (!sr_conn_confirm_first(&rpc->transport, p->bev)) {
+        peer_on_established(p);
+        return;
+    }
+    struct sr_rpc_frame f = {.kind = SR_RPC_KIND_PING, .id = 0};
+    if (sr_rpc_encode(rpc, &f, NULL) < 0 ||
+        bufferevent_write(p->bev, rpc->scratch.data, rpc->scratch.len) < 0) {
+        peer_fail(p, "out of memory confirming the connection");
+        return;
+    }
+    p->out_total += rpc->scratch.len;
+    rpc->stats.bytes_sent += rpc->scratch.len;
+    p->state = PEER_CONFIRMING; /* the connect timeouts stay armed */
+}
+
 static void peer_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct rpc_peer *p = arg;
@@ -381,11 +399,10 @@ static void peer_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     char err[192];
-    bool refused = sr_conn_refused(&p->rpc->transport, bev);
     const char *reason = (what & BEV_EVENT_TIMEOUT) ? "connect timed out"
                          : (what & BEV_EVENT_EOF) ? "closed by peer"
                          : sr_conn_last_error(&p->rpc->transport, bev, err, sizeof(err));
-    peer_fail(p, reason, refused);
+    peer_fail(p, reason);
 }
 
 /* One response or pong. Returns 0, or an error that closes the connection. */
@@ -401,6 +418,10 @@ static int peer_on_frame(struct rpc_peer *p, const uint8_t *payload, uint32_t le
         SR_WARN(rpc->log, "rpc.frame_error", "peer=%s reason=\"unexpected %s on a client connection\" action=close",
                 p->addr, sr_rpc_kind_name(f.kind));
         return SR_EPROTO;
+    }
+    if (f.kind == SR_RPC_KIND_PONG && f.id == 0 && p->state == PEER_CONFIRMING) {
+        peer_on_established(p);
+        return 0;
     }
     struct rpc_call *c = call_find(rpc, f.id);
     if (c == NULL || c->peer != p || !c->sent || c->canceled) {
@@ -429,7 +450,7 @@ static void peer_read_cb(struct bufferevent *bev, void *arg)
         if (rc > 0)
             rc = peer_on_frame(p, payload, len);
         if (rc < 0) {
-            peer_fail(p, "bad frame from peer", false);
+            peer_fail(p, "bad frame from peer");
             return;
         }
         /* Callbacks cannot close this connection (only the loop does). */

@@ -45,6 +45,8 @@ enum rpc_peer_state {
     PEER_IDLE,        /* no connection, nothing queued */
     PEER_BACKOFF,     /* calls queued, waiting for the backoff timer */
     PEER_CONNECTING,  /* connect (TLS: handshake) in progress */
+    PEER_CONFIRMING,  /* TLS 1.3: our ping is out, the server's pong proves it
+                         accepted our certificate; calls still wait */
     PEER_CONNECTED,
     PEER_FAILING,     /* connect failed at once: the timer fails the queue */
 };
@@ -66,7 +68,6 @@ struct rpc_peer {
     uint32_t outstanding;           /* pending + sent */
     uint64_t pending_bytes;         /* frames held by pending calls */
     uint32_t failures;              /* consecutive failed connects */
-    uint32_t failures_at_connect;   /* ... before the current connection (TLS refusals) */
     sr_time_us retry_at;            /* no connect before this */
     bool was_connected;             /* for the reconnects counter */
     bool close_requested;           /* sr_rpc_disconnect: fail on the timer */
