@@ -136,7 +136,7 @@ static int post_parse(struct evhttp_request *req, struct sr_tls_exception *e, ch
     memset(e, 0, sizeof(*e));
     if (!root || json_unpack_ex(root, &je, JSON_STRICT, "{s:s, s:o, s:s}", "fingerprint", &fp,
                                 "allow", &allow, "until", &until) != 0)
-        snprintf(err, errlen, "body is {\"fingerprint\", \"allow\", \"until\"}: %s", je.text);
+        snprintf(err, errlen, "body is {\"fingerprint\", \"allow\", \"until\"}: %.120s", je.text);
     else if (sr_tls_fp_parse(fp, e->fp) < 0)
         snprintf(err, errlen, "fingerprint: the SHA-256 of the certificate, 64 hex digits "
                               "(colons allowed)");
