@@ -57,8 +57,12 @@ static inline int tls_pki_init(struct tls_pki *k)
 
 static inline const char *tls_pki_path(struct tls_pki *k, const char *name, const char *ext)
 {
+    /* Built aside first: `name` may itself be an earlier answer (a slot
+     * of k->path), and snprintf's source must not overlap its target. */
+    char tmp[sizeof k->path[0]];
+    snprintf(tmp, sizeof tmp, "%s/%s.%s", k->dir, name, ext);
     char *p = k->path[k->next++ % 8];
-    snprintf(p, sizeof k->path[0], "%s/%s.%s", k->dir, name, ext);
+    memcpy(p, tmp, sizeof tmp);
     return p;
 }
 
