@@ -4,7 +4,12 @@
  * Closed loop with C keep-alive connections for a fixed time; prints
  * requests/s and p50/p99 latency for each, and their ratios.
  *
- *   bench_forward [KVD_PATH] [SECONDS]     (default: this build's kvd, 5 s) */
+ * --tls: a second pair of kvd with mutual TLS between them (certificates
+ * made with the openssl CLI into a temporary directory) runs beside the
+ * plain pair; each concurrency measures plain then TLS, side by side, and
+ * prints what TLS costs forwarded requests.
+ *
+ *   bench_forward [--tls] [KVD_PATH] [SECONDS]   (default: this build's kvd, 5 s) */
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -16,6 +21,7 @@
 #include <unistd.h>
 #include "swimring/testkit.h"
 #include "bench_load.h"
+#include "tls_certs.h"
 
 #define KEYS 512
 
@@ -58,23 +64,69 @@ static void report(const char *what, int conc, const struct load_run *r)
            r->p99_us, conc);
 }
 
+/* Two kvd joined and holding the keys; 0 or -1 (then h is destroyed). */
+static int pair_start(struct sr_tk_cluster *h, const char *kvd, const char *const *extra,
+                      char local[][32], char remote[][32])
+{
+    size_t two = 2;
+    sr_tk_init(h, kvd, "local");
+    h->extra = extra;
+    if (sr_tk_spawn(h, NULL) < 0 || sr_tk_spawn(h, h->nodes[0].gossip) < 0 ||
+        !sr_tk_wait(h, sr_time_mono_us() + 20 * SR_US_PER_S, load_ring_is, &two) ||
+        prepare_keys(h, local, remote) < 0) {
+        fprintf(stderr, "bench_forward: cluster did not come up (%s, logs in %s)\n", kvd, h->logdir);
+        sr_tk_destroy(h);
+        return -1;
+    }
+    return 0;
+}
+
+/* The TLS pair's flags: one CA, one node certificate both use. */
+static int tls_flags(struct tls_pki *k, char buf[4][320], const char *argv[16])
+{
+    if (tls_pki_init(k) < 0 || tls_pki_ca(k, "ca") < 0 || tls_pki_leaf(k, "ca", "node", "-days 2") < 0)
+        return -1;
+    snprintf(buf[0], 320, "tls.cert_file=%s", tls_pki_path(k, "node", "pem"));
+    snprintf(buf[1], 320, "tls.key_file=%s", tls_pki_path(k, "node", "key"));
+    snprintf(buf[2], 320, "tls.ca_file=%s", tls_pki_path(k, "ca", "pem"));
+    const char *f[] = {"--log-level", "warn", "--set", "tls.enabled=true", "--set", buf[0],
+                       "--set", buf[1], "--set", buf[2], NULL};
+    memcpy(argv, f, sizeof f);
+    return 0;
+}
+
+static void report_tls(int conc, const struct load_run *plain, const struct load_run *tls)
+{
+    report("forwarded_tls", conc, tls);
+    printf("TLS keeps %.2f of plain forwarded throughput, adds %.1f us at p50, %.1f us at p99 "
+           "(conc %d)\n", plain->rps > 0 ? tls->rps / plain->rps : 0, tls->p50_us - plain->p50_us,
+           tls->p99_us - plain->p99_us, conc);
+    printf("BENCH {\"name\":\"forward.tls.throughput_ratio\",\"value\":%.3f,\"unit\":\"ratio\","
+           "\"conc\":%d}\n", plain->rps > 0 ? tls->rps / plain->rps : 0, conc);
+    printf("BENCH {\"name\":\"forward.tls.added_p50\",\"value\":%.1f,\"unit\":\"us\",\"conc\":%d}\n",
+           tls->p50_us - plain->p50_us, conc);
+}
+
 int main(int argc, char **argv)
 {
-    static char local[KEYS][32], remote[KEYS][32];
+    static char local[KEYS][32], remote[KEYS][32], tlocal[KEYS][32], tremote[KEYS][32];
     static uint32_t lat[LOAD_LAT_MAX];
     static const char *const extra[] = {"--log-level", "warn", NULL};
-    const char *kvd = argc > 1 ? argv[1] : SR_BINARY_DIR "/examples/kvd/kvd";
-    double secs = argc > 2 ? atof(argv[2]) : 5.0;
-    struct sr_tk_cluster h;
-    size_t two = 2;
+    bool tls = argc > 1 && strcmp(argv[1], "--tls") == 0;
+    int a = tls ? 2 : 1;
+    const char *kvd = argc > a ? argv[a] : SR_BINARY_DIR "/examples/kvd/kvd";
+    double secs = argc > a + 1 ? atof(argv[a + 1]) : 5.0;
+    struct sr_tk_cluster h, th;
+    struct tls_pki pki = {0};
+    char tbuf[4][320];
+    const char *textra[16];
     signal(SIGPIPE, SIG_IGN);
-    sr_tk_init(&h, kvd, "local");
-    h.extra = extra;
-    if (sr_tk_spawn(&h, NULL) < 0 || sr_tk_spawn(&h, h.nodes[0].gossip) < 0 ||
-        !sr_tk_wait(&h, sr_time_mono_us() + 20 * SR_US_PER_S, load_ring_is, &two) ||
-        prepare_keys(&h, local, remote) < 0) {
-        fprintf(stderr, "bench_forward: cluster did not come up (%s, logs in %s)\n", kvd, h.logdir);
+    if (pair_start(&h, kvd, extra, local, remote) < 0)
+        return 1;
+    if (tls && (tls_flags(&pki, tbuf, textra) < 0 || pair_start(&th, kvd, textra, tlocal, tremote) < 0)) {
+        fprintf(stderr, "bench_forward: no TLS pair (certificates in %s)\n", pki.dir);
         sr_tk_destroy(&h);
+        tls_pki_destroy(&pki);
         return 1;
     }
     int concs[] = {1, 32};
@@ -90,7 +142,16 @@ int main(int argc, char **argv)
                f.p50_us - l.p50_us, concs[i]);
         printf("BENCH {\"name\":\"forward.throughput_ratio\",\"value\":%.3f,\"unit\":\"ratio\",\"conc\":%d}\n",
                l.rps > 0 ? f.rps / l.rps : 0, concs[i]);
+        if (tls) {
+            struct load_spec ts = {"GET", tremote, KEYS, NULL, 0};
+            struct load_run t = load_http(th.nodes[0].http, &ts, concs[i], secs, 0, lat);
+            report_tls(concs[i], &f, &t);
+        }
     }
     sr_tk_destroy(&h);
+    if (tls) {
+        sr_tk_destroy(&th);
+        tls_pki_destroy(&pki);
+    }
     return 0;
 }
