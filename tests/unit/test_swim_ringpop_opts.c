@@ -255,3 +255,85 @@ Test(swim_ringpop, rejoin_after_leave)
     cr_expect_gt(w.pings, before, "probing did not resume");
     sr_swim_delete(s);
 }
+
+/* ringpop's label checksum stands in: rank by the first value's length. */
+static int64_t rank_len(void *ctx, const struct sr_swim_label *l, size_t n)
+{
+    (void)ctx;
+    return n ? (int64_t)strlen(l[0].value) : 0;
+}
+
+Test(swim_ringpop, labels_rank_breaks_ties)
+{
+    struct sr_swim_label shortl = {"k", "ab"}, longl = {"k", "abcdef"};
+    struct world w;
+    struct sr_swim_cfg c;
+    base_cfg(&c);
+    struct sr_swim *s = core(&w, &c);
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 4, SR_SWIM_ALIVE, &shortl, 1);
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 4, SR_SWIM_ALIVE, &longl, 1);
+    struct sr_swim_member_info m;
+    sr_swim_member(s, "10.0.0.3:1", &m);
+    cr_expect_str_eq(m.labels[0].value, "ab", "without a rank the first version stays");
+    sr_swim_set_labels_rank(s, rank_len);
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 4, SR_SWIM_ALIVE, &longl, 1);
+    sr_swim_member(s, "10.0.0.3:1", &m);
+    cr_expect_str_eq(m.labels[0].value, "abcdef", "the higher rank wins at equal version");
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 4, SR_SWIM_ALIVE, &shortl, 1);
+    sr_swim_member(s, "10.0.0.3:1", &m);
+    cr_expect_str_eq(m.labels[0].value, "abcdef", "a lower rank must not win");
+    /* ourselves with preferred labels at our version: reincarnate */
+    cr_assert_eq(sr_swim_set_incarnation(s, 1000), 0);
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.1:1", 1000, SR_SWIM_ALIVE, &longl, 1);
+    sr_swim_member(s, "10.0.0.1:1", &m);
+    cr_expect_gt(m.incarnation, 1000u);
+    cr_expect_eq(m.nlabels, 0u, "we keep our own labels");
+    sr_swim_start(s);
+    cr_expect_eq(sr_swim_set_incarnation(s, 5), SR_EINVAL, "only before start");
+    sr_swim_delete(s);
+}
+
+Test(swim_ringpop, announce_probe_now_unreachable)
+{
+    struct world w;
+    struct sr_swim_cfg c;
+    base_cfg(&c);
+    c.ping_timeout_ms = 1500;
+    c.ping_req_timeout_ms = 5000;
+    struct sr_swim *s = core(&w, &c);
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+    feed(s, "10.0.0.3:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 1, SR_SWIM_ALIVE, NULL, 0);
+    for (int i = 0; i < 200; i++) /* drain the queue */
+        feed(s, "10.0.0.2:1", SR_SWIM_MSG_PING, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+    cr_assert_eq(w.last_updates, 0);
+    sr_swim_announce(s);
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_PING, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+    cr_expect_eq(w.last_updates, 1u, "our own record is not queued");
+    sr_swim_start(s);
+    sr_swim_probe_now(s);
+    cr_expect_eq(w.pings, 1, "probe_now sent no ping");
+    char target[64];
+    snprintf(target, sizeof(target), "%s", w.last_to);
+    int sent = w.sent;
+    sr_swim_probe_now(s);
+    cr_expect_eq(w.sent, sent, "a second probe while one runs");
+    /* refused: the ping-req goes out now, not after 1.5 s */
+    sr_swim_unreachable(s, "10.9.9.9:1");
+    cr_expect_eq(w.sent, sent, "a hint about another address acted");
+    sr_swim_unreachable(s, target);
+    cr_expect_eq(w.sent, sent + 1, "no ping-req on the hint");
+    cr_expect_str_neq(w.last_to, target);
+    /* the only relay says no: suspected at once, not after 5 s */
+    struct sr_buf b;
+    struct sr_swim_msg m = {.type = SR_SWIM_MSG_NACK, .seq = 0, .flags = 0};
+    sr_buf_create(&b, 0);
+    /* the probe's seq is the only one issued: 1 */
+    m.seq = 1;
+    int off = sr_swim_wire_begin(&b, &m);
+    cr_assert_eq(sr_swim_wire_finish(&b, (size_t)off, 0), 0);
+    cr_assert_eq(sr_swim_receive(s, w.last_to, b.data, b.len), 0);
+    sr_buf_destroy(&b);
+    run_until(s, &w, w.now + 1000);
+    cr_expect_eq(status_of(s, target), SR_SWIM_SUSPECT, "all relays nacked but no suspicion");
+    sr_swim_delete(s);
+}
