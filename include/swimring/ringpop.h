@@ -40,6 +40,8 @@ SR_API struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct s
                                          struct sr_log *log, int *err);
 SR_API void sr_ringpop_delete(struct sr_ringpop *rp);
 SR_API struct sr_swim *sr_ringpop_swim(struct sr_ringpop *rp);
+/* The member address owning `key` on the ring (identity-aware), or NULL. */
+SR_API const char *sr_ringpop_lookup(struct sr_ringpop *rp, const void *key, size_t len);
 
 /* Self-eviction (ringpop-go SelfEvict, run on SIGTERM): declare ourselves
  * faulty straight to ceil(40 %) of the reachable members, wait for their

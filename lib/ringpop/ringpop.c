@@ -738,3 +738,8 @@ void sr_ringpop_delete(struct sr_ringpop *rp)
 }
 
 struct sr_swim *sr_ringpop_swim(struct sr_ringpop *rp) { return rp->swim; }
+
+const char *sr_ringpop_lookup(struct sr_ringpop *rp, const void *key, size_t len)
+{
+    return rp_ring_addr(rp, sr_ring_lookup(rp->ring, key, len));
+}

@@ -217,6 +217,8 @@ static void probe_send_reqs(struct sr_swim *s, sr_time_us now)
                             .timeout_ms = (uint32_t)((p->end_at - now) / SR_US_PER_MS)};
     p->reqs_sent = true;
     p->expected_nacks = (uint32_t)n;
+    if (n == 0 && s->cfg.ping_req_timeout_ms)
+        p->end_at = now; /* ringpop: nobody to ask, the probe failed */
     for (size_t i = 0; i < n; i++) {
         uint32_t first[1] = {doubt_of(s, s->mem.recs[peers[i]].addr)};
         s->stats.ping_reqs_sent++;
