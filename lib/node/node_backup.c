@@ -99,9 +99,11 @@ void node_backup_sample(struct sr_node *node, const struct node_ep *ep, sr_time_
 
 static void backup_fire(evutil_socket_t fd, short what, void *arg);
 
-static void timer_in(struct node_call *c, sr_time_us us)
+static void timer_at(struct node_call *c, sr_time_us due)
 {
+    sr_time_us now = sr_time_mono_us(), us = due > now ? due - now : 0;
     struct timeval tv = {(time_t)(us / SR_US_PER_S), (suseconds_t)(us % SR_US_PER_S)};
+    c->bk_due = due;
     evtimer_add(c->ev_backup, &tv);
 }
 
@@ -118,7 +120,7 @@ void node_backup_arm(struct node_call *c)
         return; /* it would fire at or past the deadline */
     if (!(c->ev_backup = evtimer_new(node->base, backup_fire, c)))
         return; /* no memory for a timer: no backup, the owner still answers */
-    timer_in(c, delay);
+    timer_at(c, now + delay);
 }
 
 /* Where the backup goes: this node if it holds a copy, else the first
@@ -194,6 +196,10 @@ static void backup_fire(evutil_socket_t fd, short what, void *arg)
     struct sr_node *node = c->node;
     if (c->completed || c->local || node_call_left_ms(c) == 0)
         return; /* answered, served here after a ring change, or out of time */
+    if (sr_time_mono_us() < c->bk_due) { /* a coarse-clock loop wakes a few ms early */
+        timer_at(c, c->bk_due);
+        return;
+    }
     const char *to = backup_target(c);
     if (!to)
         return;
@@ -204,7 +210,7 @@ static void backup_fire(evutil_socket_t fd, short what, void *arg)
     uint32_t ms = node_fault_delay_ms(node, to);
     if (ms && !c->bk_delayed) { /* injected: the link to that replica is slow too */
         c->bk_delayed = true;
-        timer_in(c, (sr_time_us)ms * SR_US_PER_MS);
+        timer_at(c, sr_time_mono_us() + (sr_time_us)ms * SR_US_PER_MS);
         return;
     }
     backup_remote(c, to);

@@ -28,6 +28,7 @@ struct node_call {
     struct event *ev_backup;    /* fires after the backup delay; NULL until armed */
     struct sr_node_reply *bk_local; /* backup served here (we hold a copy), unanswered */
     uint64_t bk_id;
+    sr_time_us bk_due;          /* when the backup timer is due (monotonic) */
     bool bk_armed, bk_delayed, bk_pending; /* bk_pending: the backup RPC is out */
     char bk_target[SR_SWIM_ADDR_MAX];
     size_t rid_len;

@@ -281,6 +281,22 @@ static void call(struct world *w, int via, const char *ep, const char *key, uint
                  0);
 }
 
+/* One read the owner answers at once: the entry's connection to it is up
+ * afterwards, so a held request is on the owner's socket long before any
+ * backup delay (otherwise a slow connect could let the backup win before
+ * the owner saw it, and the cancelled request would never be sent). */
+static void warm(struct world *w, int via, const char *key)
+{
+    struct done d;
+    unsigned hold = w->hold;
+    w->hold = 0;
+    call(w, via, "read", key, 3000, &d);
+    run_until(w, done_ran, &d, 5);
+    cr_assert_eq(d.status, 0);
+    w->hold = hold;
+    memset(w->runs, 0, sizeof w->runs);
+}
+
 /* ---- the replica answers for a held owner ------------------------------------- */
 
 Test(node_backup, held_owner_answered_by_the_replica)
@@ -289,11 +305,14 @@ Test(node_backup, held_owner_answered_by_the_replica)
     char key[32];
     world_up(&w, true, 50);
     key_with(&w, 2, 1, key, sizeof key); /* entry n[0] holds no copy */
+    warm(&w, 0, key);
     w.hold = 1u << 2;
     struct done d;
+    int one = 1;
     sr_time_us t0 = sr_time_mono_us();
     call(&w, 0, "read", key, 3000, &d);
     run_until(&w, done_ran, &d, 5);
+    run_until(&w, held_n, &one, 5); /* the owner has it (it was on its socket) */
     cr_expect_eq(d.status, 0, "%s", sr_err_name(d.status));
     cr_expect_str_eq(d.by, self(&w, 1), "served by the replica");
     cr_expect_str_eq(d.body, self(&w, 1), "answered by the replica's handler");
@@ -320,10 +339,13 @@ Test(node_backup, entry_node_in_the_replica_set_answers_from_its_copy)
     char key[32];
     world_up(&w, true, 50);
     key_with(&w, 2, 0, key, sizeof key); /* entry n[0] is the replica */
+    warm(&w, 0, key);
     w.hold = 1u << 2;
     struct done d;
+    int one = 1;
     call(&w, 0, "read", key, 3000, &d);
     run_until(&w, done_ran, &d, 5);
+    run_until(&w, held_n, &one, 5);
     cr_expect_eq(d.status, 0, "%s", sr_err_name(d.status));
     cr_expect_str_eq(d.by, self(&w, 0), "served here");
     cr_expect_eq(w.runs[0], 1);
@@ -451,9 +473,11 @@ Test(node_backup, replica_without_the_key_cannot_beat_the_owner)
     w.hold = 1u << 2;
     w.lacks = 1u << 1;
     struct done d;
+    int one = 1;
     call(&w, 0, "read", key, 3000, &d);
     struct served_of s = {1, 1};
     run_until(&w, served, &s, 5); /* the replica answered SR_ENOTFOUND */
+    run_until(&w, held_n, &one, 5);
     run_for(&w, 50);               /* its answer is back at the entry by now */
     cr_expect_eq(d.count, 0, "a missing key does not win");
     release(&w, 0, "owner");
