@@ -64,7 +64,9 @@ struct sr_swim_udp_opts {
      * with this keyring (gossip_crypto.h); the core then packs datagrams
      * up to cfg.mtu - SR_GOSSIP_OVERHEAD. Borrowed: must outlive the
      * driver. Drops are counted in the keyring's stats and logged (at most
-     * one line per reason per SR_SWIM_UDP_GOSSIP_LOG_MS). */
+     * one line per reason per SR_SWIM_UDP_GOSSIP_LOG_MS). NULL: plaintext;
+     * a sealed datagram is then logged the same way ("no gossip key") and
+     * dropped by the core as malformed. */
     struct sr_gossip *gossip;
 };
 

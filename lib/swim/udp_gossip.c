@@ -59,11 +59,13 @@ static void log_rejected(struct sr_swim_udp *u, const char *from, enum sr_gossip
     uint32_t id;
     if (sr_gossip_header_get(buf, len, &h) == SR_GOSSIP_OK)
         sr_gossip_id_format(h.key_id, theirs);
-    if (sr_gossip_primary(u->opts.gossip, &id))
+    if (u->opts.gossip && sr_gossip_primary(u->opts.gossip, &id))
         sr_gossip_id_format(id, ours);
     SR_WARN(u->log, "gossip.rejected",
             "peer=%s why=\"%s\" reason=%s key_id=%s our_key_id=%s not_logged=%llu", from,
-            sr_gossip_verdict_text(v), sr_gossip_verdict_name(v), theirs, ours,
+            v == SR_GOSSIP_OK ? "sealed datagram, but this node has no gossip key"
+                              : sr_gossip_verdict_text(v),
+            v == SR_GOSSIP_OK ? "no_key" : sr_gossip_verdict_name(v), theirs, ours,
             (unsigned long long)u->gossip_log_skipped[v]);
     u->gossip_log_at[v] = now;
     u->gossip_log_skipped[v] = 0;
@@ -73,8 +75,13 @@ bool sr_swim_udp_gossip_in(struct sr_swim_udp *u, const char *from, const uint8_
                            size_t *len)
 {
     struct sr_gossip *g = u->opts.gossip;
-    if (!g)
+    if (!g) {
+        /* the core drops it (bad magic, counted); say why in the log, under
+         * the verdict slot OK, which no real rejection uses */
+        if (*len > 0 && (*data)[0] == SR_GOSSIP_MAGIC)
+            log_rejected(u, from, SR_GOSSIP_OK, *data, *len);
         return true;
+    }
     uint8_t *buf = (uint8_t *)*data; /* the driver's own receive buffer */
     enum sr_gossip_verdict v = sr_gossip_open(g, wall_ms(), buf, *len, data, len);
     if (v == SR_GOSSIP_OK)
