@@ -35,7 +35,8 @@ struct sr_ringpop_cfg {
 
 SR_API void sr_ringpop_cfg_default(struct sr_ringpop_cfg *cfg);
 
-/* Bind, then join through cfg->hosts. NULL with *err on failure. */
+/* Bind, then join through cfg->hosts. NULL with *err on failure (SR_ESYS:
+ * errno says why, e.g. EADDRINUSE). */
 SR_API struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct sr_ringpop_cfg *cfg,
                                          struct sr_log *log, int *err);
 SR_API void sr_ringpop_delete(struct sr_ringpop *rp);

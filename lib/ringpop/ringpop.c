@@ -16,6 +16,7 @@
  * Full sync is ringpop's: a ping whose checksum differs from ours while we
  * have nothing to say is answered with every member, and we join the
  * sender (reverse full sync, at most max_reverse_syncs at once). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -704,9 +705,11 @@ struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct sr_ringp
         goto fail;
     join_cluster(rp);
     return rp;
-fail:
+fail:;
+    int saved = errno; /* SR_ESYS: the caller reads errno (EADDRINUSE ...) */
     if (rp)
         sr_ringpop_delete(rp);
+    errno = saved;
     if (err)
         *err = rc;
     return NULL;

@@ -8,6 +8,8 @@
  * cannot pass --log). FILE is a JSON array of "host:port" strings. SIGTERM
  * self-evicts (declares the node faulty to 40 % of the members) and exits 0;
  * SIGINT exits 0 at once. Logs go to stderr. */
+#include <errno.h>
+#include <time.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <signal.h>
@@ -129,9 +131,17 @@ int main(int argc, char **argv)
     cfg.faulty_ms = (uint32_t)o.faulty;
     cfg.tombstone_ms = (uint32_t)o.tombstone;
     struct sr_ringpop *rp = base ? sr_ringpop_new(base, &cfg, log, &err) : NULL;
+    /* the suite picks a random port; one still held by an earlier run's
+     * connections frees within seconds: retry a bounded number of times */
+    for (int tries = 0; base && rp == NULL && err == SR_ESYS && errno == EADDRINUSE && tries < 50; tries++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        rp = sr_ringpop_new(base, &cfg, log, &err);
+    }
     int rc = 0;
     if (rp == NULL) {
-        fprintf(stderr, "testpop: cannot start on %s: %s\n", o.listen, sr_strerror(err));
+        fprintf(stderr, "testpop: cannot start on %s: %s (%s)\n", o.listen, sr_strerror(err),
+                strerror(errno));
         rc = 1;
     } else {
         signal(SIGPIPE, SIG_IGN);
