@@ -8,13 +8,14 @@ set -euo pipefail
 # the network-namespace mode of testkit and `ringctl cluster up --netns`
 # (its tests skip, saying why, where namespaces are not allowed).
 # Benchmarks: serf and redis-server as anchors, tcpdump to count gossip
-# bytes on loopback the same way for both.
+# bytes on loopback the same way for both, lld to lay out the static ringd
+# bench/membership runs (tools/ringd/CMakeLists.txt).
 PKGS=(build-essential cmake pkg-config
       libevent-dev libmsgpack-dev libssl-dev libyaml-dev libjansson-dev
       libcriterion-dev clang libclang-rt-14-dev valgrind curl openssl
       iproute2 nftables procps)
 if [ "${1:-}" = "--bench" ]; then
-  PKGS+=(serf redis-server tcpdump)
+  PKGS+=(serf redis-server tcpdump lld)
 fi
 
 missing=()

@@ -77,6 +77,18 @@ void sr_ring_delete(struct sr_ring *ring)
     free(ring);
 }
 
+void sr_ring_trim(struct sr_ring *ring)
+{
+    if (ring == NULL || ring->in_apply)
+        return;
+    free(ring->spare);
+    free(ring->newpts);
+    free(ring->ranges);
+    ring->spare = ring->newpts = NULL;
+    ring->ranges = NULL;
+    ring->spare_cap = ring->newpts_cap = ring->ranges_cap = 0;
+}
+
 void sr_ring_set_changed_cb(struct sr_ring *ring, sr_ring_changed_f cb,
                             void *ctx)
 {

@@ -51,6 +51,7 @@ static void node_on_flush(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (sr_ringfeed_flush(node->feed) < 0 && node->swim)
         (void)sr_ringfeed_resync(node->feed, node->swim); /* a lost change: rebuild */
+    sr_ring_trim(node->ring); /* the ring changes rarely: hold no scratch between */
 }
 
 void node_on_swim_event(void *ud, const struct sr_swim_event *ev)

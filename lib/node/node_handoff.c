@@ -384,6 +384,10 @@ void node_handoff_pass(struct sr_node *node)
     struct node_state *s = node->state;
     if (s->leave_phase || !node->started || sr_ring_member_count(node->ring) == 0)
         return;
+    /* Without a stateful service there is nothing to plan, and the ring
+     * snapshot (a second ring, ~200 KiB at 100 members) would be waste. */
+    if (!node_state_stateful(node))
+        return;
     s->st.passes++;
     size_t before = s->st.keys_planned;
     for (size_t i = 0; i < node->nsvc; i++) {

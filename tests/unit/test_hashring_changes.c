@@ -290,3 +290,34 @@ Test(hashring_changes, weights_scale_points_and_ownership)
     sr_ring_delete(old);
     sr_ring_delete(ring);
 }
+
+/* sr_ring_trim frees the scratch between batches: lookups, checksum and the
+ * next batch's moved ranges are those of a ring that kept it. */
+Test(hashring_changes, trim_between_batches_changes_nothing)
+{
+    static struct recorder rec;
+    struct sr_ring *ring = ring_of(0, 100, &rec);
+    struct sr_ring *kept = ring_of(0, 100, NULL);
+    sr_ring_trim(ring);
+    sr_ring_trim(ring); /* twice: nothing left to free */
+    cr_expect_eq(sr_ring_checksum(ring), sr_ring_checksum(kept));
+    for (uint32_t i = 0; i < 100000; i++)
+        cr_assert(same(sr_ring_lookup_hash(ring, sample(i)), sr_ring_lookup_hash(kept, sample(i))));
+    struct sr_ring_change c[] = {
+        {.op = SR_RING_REMOVE, .address = addrs[7]},
+        {.op = SR_RING_ADD, .address = addr(100)},
+        {.op = SR_RING_ADD, .address = addr(101)},
+    };
+    cr_assert_eq(sr_ring_apply(ring, c, 3), 3);
+    check_exact(&rec, kept, ring);
+    cr_assert_eq(sr_ring_apply(kept, c, 3), 3);
+    cr_expect_eq(sr_ring_checksum(ring), sr_ring_checksum(kept));
+    sr_ring_trim(ring);
+    cr_assert_eq(sr_ring_remove(ring, addrs[100]), 1);
+    cr_assert_eq(sr_ring_remove(kept, addrs[100]), 1);
+    cr_expect_eq(sr_ring_checksum(ring), sr_ring_checksum(kept));
+    sr_ring_trim(NULL);
+    rec_free(&rec);
+    sr_ring_delete(kept);
+    sr_ring_delete(ring);
+}
