@@ -127,6 +127,9 @@ struct sr_swim_cfg {
     uint32_t tombstone_evict_ms;    /* >0: faulty members become SR_SWIM_TOMBSTONE after
                                      * tombstone_ms and are removed this much later */
     uint32_t labels_every_state;    /* 1: labels travel with every state, not only alive */
+    uint32_t plain_dissemination;   /* 1: piggyback exactly what is queued: no record of a
+                                     * doubted addressee, no refutation sent straight back,
+                                     * no echo damping (ringpop) */
 };
 
 /* Profiles: LAN (memberlist-like timings), local (loopback tests: fast). */

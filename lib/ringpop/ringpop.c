@@ -653,6 +653,7 @@ static void ringpop_core_cfg(const struct sr_ringpop_cfg *rc, struct sr_swim_cfg
     cfg->tombstone_ms = rc->faulty_ms > cfg->period_ms ? rc->faulty_ms : cfg->period_ms;
     cfg->tombstone_evict_ms = rc->tombstone_ms ? rc->tombstone_ms : 1;
     cfg->labels_every_state = 1;
+    cfg->plain_dissemination = 1;
     cfg->full_sync_interval_ms = 3600000;
     cfg->heal_probe_ms = 3600000;
 }

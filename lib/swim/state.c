@@ -112,7 +112,7 @@ int sr_swim_merge_state(struct sr_swim *s, const void *data, size_t len)
     walk_members(s, &h, from, true, now);
     s->merging = false;
     s->stats.full_syncs_merged++;
-    if (s->refuted) /* the peer thinks we are down: tell it at once */
+    if (s->refuted && !s->cfg.plain_dissemination) /* the peer thinks we are down: tell it at once */
         sr_swim_send_gossip(s, from, s->self_id);
     /* finish like any entry point: checksum event and the next tick */
     sr_swim_tick(s);

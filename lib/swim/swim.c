@@ -122,6 +122,8 @@ static void send_msg(struct sr_swim *s, const char *to, const struct sr_swim_msg
 /* The record of `addr` if we doubt it (suspect/faulty), so it can refute. */
 static uint32_t doubt_of(struct sr_swim *s, const char *addr)
 {
+    if (s->cfg.plain_dissemination)
+        return SR_SWIM_NONE;
     uint32_t id = sr_swim_members_find(&s->mem, addr, strlen(addr));
     if (id == SR_SWIM_NONE || id == s->self_id)
         return SR_SWIM_NONE;
@@ -586,7 +588,7 @@ int sr_swim_receive(struct sr_swim *s, const char *from, const void *data, size_
         break;
     }
     /* the accuser should hear our refutation now, not by chance later */
-    if (s->refuted && m.type != SR_SWIM_MSG_PING)
+    if (s->refuted && m.type != SR_SWIM_MSG_PING && !s->cfg.plain_dissemination)
         sr_swim_send_gossip(s, from, s->self_id);
     finish_call(s);
     return 0;

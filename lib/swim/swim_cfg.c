@@ -53,8 +53,10 @@ int sr_swim_cfg_validate(const struct sr_swim_cfg *c, char *err, size_t errlen)
         return bad(err, errlen, "period_ms: must be > 0");
     if (c->ping_timeout_ms == 0 || (c->ping_timeout_ms >= c->period_ms && c->ping_req_timeout_ms == 0))
         return bad(err, errlen, "ping_timeout_ms: must be > 0 and < period_ms (unless ping_req_timeout_ms is set)");
-    if (c->accept_unknown_down > 1 || c->quiet_sync > 1 || c->labels_every_state > 1)
-        return bad(err, errlen, "accept_unknown_down, quiet_sync, labels_every_state: must be 0 or 1");
+    if (c->accept_unknown_down > 1 || c->quiet_sync > 1 || c->labels_every_state > 1 ||
+        c->plain_dissemination > 1)
+        return bad(err, errlen, "accept_unknown_down, quiet_sync, labels_every_state, "
+                                "plain_dissemination: must be 0 or 1");
     if (c->ping_req_k > 16)
         return bad(err, errlen, "ping_req_k: must be <= 16");
     if (c->suspicion_min_mult == 0)

@@ -28,6 +28,7 @@ static const struct sr_cfg_field swim_fields[] = {
     U(accept_unknown_down, N, 0, 1, "0", "ringpop: news of an unknown member in any state creates it (0 = only alive news)"),
     U(tombstone_evict_ms, MS, 0, 86400000, "0", "ringpop: faulty members become tombstones after tombstone_ms and are removed this much later (0 = removed at tombstone_ms)"),
     U(labels_every_state, N, 0, 1, "0", "ringpop: labels travel with every state (0 = only with alive)"),
+    U(plain_dissemination, N, 0, 1, "0", "ringpop: piggyback exactly what is queued (0 = also the doubted addressee's record, direct refutations, echo damping)"),
     U(quiet_sync, N, 0, 1, "0", "ringpop: full-sync entries apply as they are and are not relayed (0 = faulty counts as suspicion, relayed at 1/4 budget)"),
 };
 

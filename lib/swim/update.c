@@ -342,7 +342,8 @@ void sr_swim_apply(struct sr_swim *s, const struct sr_swim_update *u, const char
         }
         return;
     }
-    if (u->incarnation == r->incarnation && st == r->status && r->damp) {
+    if (u->incarnation == r->incarnation && st == r->status && r->damp &&
+        !s->cfg.plain_dissemination) {
         uint32_t limit = sr_swim_retransmit_limit(s->cfg.retransmit_mult, sr_swim_live_count(s));
         sr_swim_dissem_seen(&s->dis, &s->mem, id, limit);
         return;

@@ -119,17 +119,31 @@ Test(swim_ringpop, probe_stretches_the_period)
     cr_assert_eq(sr_swim_cfg_validate(&c, NULL, 0), 0);
     struct sr_swim *s = core(&w, &c);
     feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+    feed(s, "10.0.0.3:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 1, SR_SWIM_ALIVE, NULL, 0);
     sr_swim_start(s);
     sr_time_us t0 = w.now;
     run_until(s, &w, t0 + (sr_time_us)c.period_ms * 1000);
     cr_assert_eq(w.pings, 1, "first probe within one period");
-    /* no ack ever: suspected only after ping + ping-req timeouts, and no
-     * second probe meanwhile (the period stretched) */
+    char target[64];
+    snprintf(target, sizeof(target), "%s", w.last_to);
+    /* no ack and no nack ever: suspected only after ping + ping-req
+     * timeouts, and no second probe meanwhile (the period stretched) */
     run_until(s, &w, t0 + 6400 * 1000);
-    cr_expect_eq(status_of(s, "10.0.0.2:1"), SR_SWIM_ALIVE, "suspected before 1.5 + 5 s");
+    cr_expect_eq(status_of(s, target), SR_SWIM_ALIVE, "suspected before 1.5 + 5 s");
     cr_expect_eq(w.pings, 1);
     run_until(s, &w, t0 + 6800 * 1000);
-    cr_expect_eq(status_of(s, "10.0.0.2:1"), SR_SWIM_SUSPECT, "not suspected by 1.5 + 5 s + period");
+    cr_expect_eq(status_of(s, target), SR_SWIM_SUSPECT, "not suspected by 1.5 + 5 s + period");
+    sr_swim_delete(s);
+
+    /* nobody to ask for a ping-req: the probe fails at the ping timeout */
+    s = core(&w, &c);
+    feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+    sr_swim_start(s);
+    t0 = w.now;
+    run_until(s, &w, t0 + 1400 * 1000);
+    cr_expect_eq(status_of(s, "10.0.0.2:1"), SR_SWIM_ALIVE, "suspected before the ping timeout");
+    run_until(s, &w, t0 + 1800 * 1000);
+    cr_expect_eq(status_of(s, "10.0.0.2:1"), SR_SWIM_SUSPECT, "not suspected by ping timeout + period");
     sr_swim_delete(s);
 }
 
@@ -336,4 +350,29 @@ Test(swim_ringpop, announce_probe_now_unreachable)
     run_until(s, &w, w.now + 1000);
     cr_expect_eq(status_of(s, target), SR_SWIM_SUSPECT, "all relays nacked but no suspicion");
     sr_swim_delete(s);
+}
+
+Test(swim_ringpop, plain_dissemination)
+{
+    for (int plain = 0; plain <= 1; plain++) {
+        struct world w;
+        struct sr_swim_cfg c;
+        base_cfg(&c);
+        c.plain_dissemination = (uint32_t)plain;
+        struct sr_swim *s = core(&w, &c);
+        feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+        feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 1, SR_SWIM_ALIVE, NULL, 0);
+        feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.3:1", 1, SR_SWIM_SUSPECT, NULL, 0);
+        for (int i = 0; i < 200; i++) /* drain the queue */
+            feed(s, "10.0.0.2:1", SR_SWIM_MSG_PING, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+        cr_assert_eq(w.last_updates, 0);
+        /* a ping from the suspect: native answers with its record first */
+        feed(s, "10.0.0.3:1", SR_SWIM_MSG_PING, "10.0.0.2:1", 1, SR_SWIM_ALIVE, NULL, 0);
+        cr_expect_eq(w.last_updates, plain ? 0u : 1u, "plain=%d", plain);
+        /* suspected by gossip: native refutes straight back to the sender */
+        int sent = w.sent;
+        feed(s, "10.0.0.2:1", SR_SWIM_MSG_GOSSIP, "10.0.0.1:1", 0, SR_SWIM_SUSPECT, NULL, 0);
+        cr_expect_eq(w.sent - sent, plain ? 0 : 1, "plain=%d", plain);
+        sr_swim_delete(s);
+    }
 }
