@@ -65,17 +65,25 @@ static struct sr_tls *tls_of(const SSL *ssl)
 
 /* ---- errors as text ---------------------------------------------------------- */
 
-/* The most recent openssl error on this thread as "reason", then clear the
- * queue so nothing stale reaches a later connection. */
+/* The openssl errors queued on this thread, oldest (most specific) first,
+ * as "reason: reason", then clear the queue so nothing stale reaches a
+ * later connection. */
 static const char *ossl_reason(char *out, size_t len)
 {
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-    if (r != NULL)
-        snprintf(out, len, "%s", r);
-    else if (e != 0)
-        snprintf(out, len, "openssl error %lu", e);
-    else
+    size_t k = 0;
+    unsigned long e, prev = 0;
+    out[0] = '\0';
+    while ((e = ERR_get_error()) != 0 && k + 1 < len) {
+        const char *r = ERR_SYSTEM_ERROR(e) ? strerror(ERR_GET_REASON(e))
+                                            : ERR_reason_error_string(e);
+        if (ERR_GET_REASON(e) == ERR_GET_REASON(prev))
+            continue;
+        int n = r ? snprintf(out + k, len - k, "%s%s", k ? ": " : "", r)
+                  : snprintf(out + k, len - k, "%sopenssl error %lu", k ? ": " : "", e);
+        k = n > 0 && (size_t)n < len - k ? k + (size_t)n : len - 1;
+        prev = e;
+    }
+    if (k == 0)
         snprintf(out, len, "%s", errno ? strerror(errno) : "unknown error");
     ERR_clear_error();
     return out;

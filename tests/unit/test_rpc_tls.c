@@ -4,10 +4,16 @@
  * refused on either side with SR_EUNREACH (surely not delivered) and
  * counted; an expired certificate refused, accepted under an exception for
  * its fingerprint (logged at error level, counted), refused again once the
- * exception's time has passed; exceptions never cover other problems;
+ * exception's time has passed; a SHA-1 signed peer refused, then accepted
+ * under a weak-signature exception; exceptions never cover other problems;
  * reload keeps open connections and refuses bad files. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include "test_rpc_util.h"
 #include "tls_certs.h"
+#include "forward/frame.h"
 #include "swimring/tls.h"
 
 static struct tls_pki pki;
@@ -353,4 +359,95 @@ Test(rpc_tls, bad_material_is_refused_with_the_file_named)
     c.ca_file = "";
     cr_expect_null(sr_tls_new(&c, NULL, err, sizeof err));
     cr_expect(strstr(err, "tls.ca_file: not set") != NULL, "%s", err);
+}
+
+/* ---- a weak (SHA-1) signature ----------------------------------------------
+ * Our own material refuses a SHA-1 certificate at load (the security level
+ * applies to our certificate too), so the peer holding one is a plain
+ * openssl client at security level 0, in a thread: it shakes hands, pings,
+ * and reports whether the pong came. */
+struct weak_client {
+    char addr[SR_RPC_ADDR_MAX];
+    atomic_int done;          /* 1 pong, -1 no pong */
+};
+
+static int weak_ping(const char *addr)
+{
+    SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_security_level(c, 0);
+    if (SSL_CTX_use_certificate_chain_file(c, tls_pki_path(&pki, "weak", "pem")) != 1 ||
+        SSL_CTX_use_PrivateKey_file(c, tls_pki_path(&pki, "weak", "key"), SSL_FILETYPE_PEM) != 1) {
+        SSL_CTX_free(c);
+        return -2;
+    }
+    int fd = raw_connect(addr), ok = -1;
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SSL *s = SSL_new(c);
+    struct sr_buf b;
+    sr_buf_create(&b, 0);
+    struct sr_rpc_frame f = {.kind = SR_RPC_KIND_PING, .id = 7};
+    uint8_t head[SR_RPC_FRAME_HEADER];
+    if (SSL_set_fd(s, fd) == 1 && SSL_connect(s) == 1 &&
+        sr_rpc_frame_encode(&b, &f, 1u << 20, NULL) == 0 &&
+        SSL_write(s, b.data, (int)b.len) == (int)b.len && SSL_read(s, head, sizeof head) > 0)
+        ok = 1;
+    sr_buf_destroy(&b);
+    SSL_free(s);
+    close(fd);
+    SSL_CTX_free(c);
+    ERR_clear_error();
+    return ok;
+}
+
+static void *weak_main(void *arg)
+{
+    struct weak_client *w = arg;
+    atomic_store(&w->done, weak_ping(w->addr));
+    return NULL;
+}
+
+/* One attempt, the loop running meanwhile. */
+static int weak_attempt(struct tenv *t)
+{
+    struct weak_client w = {.done = 0};
+    snprintf(w.addr, sizeof w.addr, "%s", t->e.addr);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, weak_main, &w), 0);
+    WAIT_UNTIL(&t->e, 10000, atomic_load(&w.done) != 0);
+    pthread_join(th, NULL);
+    cr_assert_neq(atomic_load(&w.done), -2, "the test client could not load its certificate");
+    return atomic_load(&w.done);
+}
+
+Test(rpc_tls, weak_signature_refused_then_excepted)
+{
+    cr_assert_eq(tls_pki_leaf(&pki, "ca", "weak", "-days 30 -md sha1"), 0);
+    char err[512];
+    struct sr_tls_cfg own = {.cert_file = tls_pki_path(&pki, "weak", "pem"),
+                             .key_file = tls_pki_path(&pki, "weak", "key"),
+                             .ca_file = tls_pki_path(&pki, "ca", "pem")};
+    cr_expect_null(sr_tls_new(&own, NULL, err, sizeof err), "a SHA-1 certificate of our own");
+    cr_expect(strstr(err, "tls.cert_file") != NULL, "%s", err);
+
+    struct tenv t;
+    tenv_init(&t, "node", "ca", "client", "ca");
+    cr_expect_eq(weak_attempt(&t), -1, "a SHA-1 signed peer is refused");
+    struct sr_tls_stats ss;
+    sr_tls_stats_get(t.stls, &ss);
+    cr_expect_eq(ss.refused_weak, 1);
+    struct sr_tls_exception x = {.allow = SR_TLS_ALLOW_EXPIRED,
+                                 .until_ms = now_ms() + 60000};
+    cr_assert_eq(sr_tls_fp_file(tls_pki_path(&pki, "weak", "pem"), x.fp), 0);
+    cr_assert_eq(sr_tls_exception_set(t.stls, &x), 0);
+    cr_expect_eq(weak_attempt(&t), -1, "an exception for \"expired\" does not cover it");
+    x.allow = SR_TLS_ALLOW_WEAK;
+    cr_assert_eq(sr_tls_exception_set(t.stls, &x), 0);
+    cr_expect_eq(weak_attempt(&t), 1, "accepted under a weak-signature exception");
+    sr_tls_stats_get(t.stls, &ss);
+    cr_expect_eq(ss.refused_weak, 2);
+    cr_expect_eq(ss.exceptions_used, 1);
+    cr_expect(strstr(t.slog.last_error, "excepted=weak-signature") != NULL, "%s",
+              t.slog.last_error);
+    tenv_fini(&t);
 }
