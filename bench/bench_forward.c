@@ -6,8 +6,10 @@
  *
  * --tls: a second pair of kvd with mutual TLS between them (certificates
  * made with the openssl CLI into a temporary directory) runs beside the
- * plain pair; each concurrency measures plain then TLS, side by side, and
- * prints what TLS costs forwarded requests.
+ * plain pair; per concurrency, TLS_ROUNDS rounds alternate plain and TLS
+ * forwarded GETs of SECONDS each, and the medians say what TLS costs (on a
+ * shared machine the load drifts; alternating keeps both sides under the
+ * same drift).
  *
  *   bench_forward [--tls] [KVD_PATH] [SECONDS]   (default: this build's kvd, 5 s) */
 #include <poll.h>
@@ -24,6 +26,7 @@
 #include "tls_certs.h"
 
 #define KEYS 512
+#define TLS_ROUNDS 5
 
 /* Fill `local` with keys node 0 owns and `remote` with keys node 1 owns,
  * each stored with a 64-byte value. */
@@ -95,12 +98,59 @@ static int tls_flags(struct tls_pki *k, char buf[4][320], const char *argv[16])
     return 0;
 }
 
+static void report_tls(int conc, const struct load_run *plain, const struct load_run *tls);
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of each figure over the rounds. */
+static struct load_run median(const struct load_run *r, int n)
+{
+    double v[3][TLS_ROUNDS];
+    struct load_run m = {0};
+    for (int i = 0; i < n; i++) {
+        v[0][i] = r[i].rps;
+        v[1][i] = r[i].p50_us;
+        v[2][i] = r[i].p99_us;
+        m.errors += r[i].errors;
+        m.n += r[i].n;
+    }
+    for (int k = 0; k < 3; k++)
+        qsort(v[k], (size_t)n, sizeof(double), cmp_double);
+    m.rps = v[0][n / 2];
+    m.p50_us = v[1][n / 2];
+    m.p99_us = v[2][n / 2];
+    return m;
+}
+
+/* Forwarded GETs, plain and TLS pairs in alternation; medians reported. */
+static void compare_tls(struct sr_tk_cluster *h, struct sr_tk_cluster *th, char remote[][32],
+                        char tremote[][32], int conc, double secs, uint32_t *lat)
+{
+    struct load_run pr[TLS_ROUNDS], tr[TLS_ROUNDS];
+    struct load_spec ps = {"GET", remote, KEYS, NULL, 0}, ts = {"GET", tremote, KEYS, NULL, 0};
+    for (int r = 0; r < TLS_ROUNDS; r++) {
+        pr[r] = load_http(h->nodes[0].http, &ps, conc, secs, 0, lat);
+        tr[r] = load_http(th->nodes[0].http, &ts, conc, secs, 0, lat);
+        printf("  round %d conc=%-3d plain %7.0f req/s p50 %6.1f p99 %7.1f | tls %7.0f req/s p50 "
+               "%6.1f p99 %7.1f us\n", r + 1, conc, pr[r].rps, pr[r].p50_us, pr[r].p99_us,
+               tr[r].rps, tr[r].p50_us, tr[r].p99_us);
+    }
+    struct load_run p = median(pr, TLS_ROUNDS), t = median(tr, TLS_ROUNDS);
+    report("forwarded_plain_median", conc, &p);
+    report_tls(conc, &p, &t);
+}
+
 static void report_tls(int conc, const struct load_run *plain, const struct load_run *tls)
 {
-    report("forwarded_tls", conc, tls);
+    report("forwarded_tls_median", conc, tls);
     printf("TLS keeps %.2f of plain forwarded throughput, adds %.1f us at p50, %.1f us at p99 "
-           "(conc %d)\n", plain->rps > 0 ? tls->rps / plain->rps : 0, tls->p50_us - plain->p50_us,
-           tls->p99_us - plain->p99_us, conc);
+           "(medians of %d alternated rounds, conc %d)\n",
+           plain->rps > 0 ? tls->rps / plain->rps : 0, tls->p50_us - plain->p50_us,
+           tls->p99_us - plain->p99_us, TLS_ROUNDS, conc);
     printf("BENCH {\"name\":\"forward.tls.throughput_ratio\",\"value\":%.3f,\"unit\":\"ratio\","
            "\"conc\":%d}\n", plain->rps > 0 ? tls->rps / plain->rps : 0, conc);
     printf("BENCH {\"name\":\"forward.tls.added_p50\",\"value\":%.1f,\"unit\":\"us\",\"conc\":%d}\n",
@@ -142,11 +192,8 @@ int main(int argc, char **argv)
                f.p50_us - l.p50_us, concs[i]);
         printf("BENCH {\"name\":\"forward.throughput_ratio\",\"value\":%.3f,\"unit\":\"ratio\",\"conc\":%d}\n",
                l.rps > 0 ? f.rps / l.rps : 0, concs[i]);
-        if (tls) {
-            struct load_spec ts = {"GET", tremote, KEYS, NULL, 0};
-            struct load_run t = load_http(th.nodes[0].http, &ts, concs[i], secs, 0, lat);
-            report_tls(concs[i], &f, &t);
-        }
+        if (tls)
+            compare_tls(&h, &th, remote, tremote, concs[i], secs, lat);
     }
     sr_tk_destroy(&h);
     if (tls) {
