@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build test test-unit fuzz valgrind bench demo install clean compat-test
+.PHONY: all deps build test test-unit fuzz valgrind bench demo install clean compat-test mixed-cluster-test
 
 all: build
 
@@ -49,6 +49,12 @@ compat-test: deps
 	cmake -S . -B build/compat -DCMAKE_BUILD_TYPE=Release -DSWIMRING_TESTS=OFF -DSWIMRING_BENCH=OFF
 	cmake --build build/compat -j $(JOBS) --target testpop
 	scripts/compat-test.sh $(SUITE) build/compat $(if $(SIZES),"$(SIZES)")
+
+# 3 swimring + 3 ringpop-node (npm "ringpop") processes in one cluster.
+mixed-cluster-test: deps
+	cmake -S . -B build/compat -DCMAKE_BUILD_TYPE=Release -DSWIMRING_TESTS=OFF -DSWIMRING_BENCH=OFF
+	cmake --build build/compat -j $(JOBS) --target testpop
+	scripts/mixed-cluster.sh build/compat
 
 demo: build
 	scripts/demo.sh build/release
