@@ -454,3 +454,42 @@ Test(rpc_tls, weak_signature_refused_then_excepted)
               t.slog.last_error);
     tenv_fini(&t);
 }
+
+/* A client that connects and never speaks TLS is cut after the server's
+ * handshake timeout, not before (10 ms slack for the coarse timer clock),
+ * and nothing of it reaches the RPC layer. */
+Test(rpc_tls, a_client_that_never_finishes_its_handshake_is_cut)
+{
+    struct env e;
+    env_base(&e);
+    char err[512] = "";
+    struct sr_tls_cfg c = {.cert_file = tls_pki_path(&pki, "node", "pem"),
+                           .key_file = tls_pki_path(&pki, "node", "key"),
+                           .ca_file = tls_pki_path(&pki, "ca", "pem"),
+                           .handshake_timeout_ms = 300};
+    struct sr_tls *tls = sr_tls_new(&c, NULL, err, sizeof err);
+    cr_assert_not_null(tls, "%s", err);
+    int rc = 0;
+    e.srv = sr_rpc_new(e.base, NULL, e.log, &rc);
+    cr_assert_not_null(e.srv);
+    cr_assert_eq(sr_rpc_use_tls(e.srv, tls), 0);
+    cr_assert_eq(sr_rpc_listen(e.srv, "127.0.0.1:0"), 0);
+    cr_assert_eq(sr_rpc_listen_addr(e.srv, e.addr, sizeof e.addr), 0);
+    cr_expect_eq(sr_rpc_use_tls(e.srv, tls), SR_EINVAL, "not after listen");
+    e.cli = sr_rpc_new(e.base, NULL, e.log, &rc);
+    int fd = raw_connect(e.addr);
+    sr_time_us t0 = sr_time_mono_us();
+    WAIT_UNTIL(&e, 5000, raw_closed(fd));
+    sr_time_us took_ms = (sr_time_mono_us() - t0) / SR_US_PER_MS;
+    cr_expect(raw_closed(fd), "still open after 5 s");
+    cr_expect_geq(took_ms, 290, "cut after %llu ms, before the 300 ms timeout",
+                  (unsigned long long)took_ms);
+    cr_expect_lt(took_ms, 2300, "cut after %llu ms", (unsigned long long)took_ms);
+    struct sr_rpc_stats s;
+    sr_rpc_stats_get(e.srv, &s);
+    cr_expect_eq(s.accepted, 1);
+    cr_expect_eq(s.requests_received + s.frame_errors, 0);
+    close(fd);
+    env_fini(&e);
+    sr_tls_unref(tls);
+}
