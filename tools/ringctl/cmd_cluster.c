@@ -157,6 +157,8 @@ static int state_save(struct cl *c)
     mode_t old = umask(077); /* the file may hold the admin token */
     int rc = json_dump_file(s, path, JSON_INDENT(2));
     umask(old);
+    if (rc == 0 && c->tk.netns && token)
+        rc = chmod(path, 0600); /* also when an older file was there */
     json_decref(s);
     if (rc != 0)
         fprintf(stderr, "ringctl cluster: cannot write %s\n", path);
