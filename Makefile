@@ -28,7 +28,7 @@ fuzz:
 	  -DSWIMRING_SANITIZE=ON -DSWIMRING_FUZZ=ON -DSWIMRING_BENCH=OFF \
 	  -DSWIMRING_FUZZ_SECONDS=$(FUZZ_SECONDS)
 	cmake --build build/fuzz -j $(JOBS)
-	scripts/run-tests.sh build/fuzz -L fuzz
+	scripts/run-tests.sh build/fuzz -L fuzz -j $(JOBS)
 
 # The unit suite under valgrind's leak checker (no sanitizers in this build).
 valgrind: deps

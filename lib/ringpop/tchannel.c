@@ -337,10 +337,14 @@ int sr_tch_call_encode(struct sr_buf *out, const struct sr_tch_call_out *c)
             size_t n = c->arg_len[arg] - done[arg];
             if (n > room)
                 n = room;
-            if ((rc = put_u16(out, (uint16_t)n)) != 0 ||
-                (rc = sr_buf_append(out, (const uint8_t *)c->arg[arg] + done[arg], n)) != 0)
+            if ((rc = put_u16(out, (uint16_t)n)) != 0)
                 break;
-            crc = csum_update(c->csum_type, crc, (const uint8_t *)c->arg[arg] + done[arg], n);
+            if (n > 0) { /* an empty arg may be NULL: no pointer arithmetic on it */
+                const uint8_t *src = (const uint8_t *)c->arg[arg] + done[arg];
+                if ((rc = sr_buf_append(out, src, n)) != 0)
+                    break;
+                crc = csum_update(c->csum_type, crc, src, n);
+            }
             done[arg] += n;
             if (done[arg] < c->arg_len[arg] || arg == 2)
                 break; /* frame full, or all args written */
