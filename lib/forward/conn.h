@@ -58,6 +58,10 @@ extern const struct sr_conn_ops sr_conn_tls_ops; /* ctx: struct sr_tls (swimring
 /* Socket options every transport wants on a stream socket: TCP_NODELAY,
  * because pipelined small frames must not wait for Nagle. */
 void sr_conn_tune_socket(evutil_socket_t fd);
+/* The `connect` op of every socket-backed transport: start a non-blocking
+ * connect of `bev` and tune its socket (TLS then handshakes on connect). */
+int sr_conn_socket_connect(void *ctx, struct bufferevent *bev, const struct sockaddr *sa,
+                           int salen);
 
 static inline struct bufferevent *sr_conn_wrap_accepted(const struct sr_conn_transport *t,
                                                         struct event_base *base,

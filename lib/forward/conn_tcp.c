@@ -35,7 +35,8 @@ static struct bufferevent *tcp_new_client(void *ctx, struct event_base *base)
     return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 }
 
-static int tcp_connect(void *ctx, struct bufferevent *bev, const struct sockaddr *sa, int salen)
+int sr_conn_socket_connect(void *ctx, struct bufferevent *bev, const struct sockaddr *sa,
+                           int salen)
 {
     (void)ctx;
     if (bufferevent_socket_connect(bev, sa, salen) < 0)
@@ -59,7 +60,7 @@ const struct sr_conn_ops sr_conn_tcp_ops = {
     .name = "tcp",
     .wrap_accepted = tcp_wrap_accepted,
     .new_client = tcp_new_client,
-    .connect = tcp_connect,
+    .connect = sr_conn_socket_connect,
     .last_error = tcp_last_error,
     .confirm_first = NULL,
     .ctx_free = NULL,

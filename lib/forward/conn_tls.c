@@ -535,17 +535,6 @@ static struct bufferevent *tls_new_client(void *ctx, struct event_base *base)
     return tls_bev(ctx, base, -1, BUFFEREVENT_SSL_CONNECTING);
 }
 
-static int tls_connect(void *ctx, struct bufferevent *bev, const struct sockaddr *sa, int salen)
-{
-    (void)ctx;
-    if (bufferevent_socket_connect(bev, sa, salen) < 0)
-        return -1;
-    evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd >= 0)
-        sr_conn_tune_socket(fd);
-    return 0;
-}
-
 static const char *tls_last_error(void *ctx, struct bufferevent *bev, char *out, size_t len)
 {
     (void)ctx;
@@ -584,7 +573,7 @@ const struct sr_conn_ops sr_conn_tls_ops = {
     .name = "tls",
     .wrap_accepted = tls_wrap_accepted,
     .new_client = tls_new_client,
-    .connect = tls_connect,
+    .connect = sr_conn_socket_connect, /* the handshake follows */
     .last_error = tls_last_error,
     .confirm_first = tls_confirm_first,
     .ctx_free = tls_ctx_free,

@@ -256,15 +256,6 @@ void node_backup_serve(struct sr_node *node, const struct node_ep *ep, struct sr
         sr_rpc_respond(reply, SR_ENOTOWNER, NULL, 0);
         return;
     }
-    struct sr_node_request q = {ep->svc->name, ep->def->name, req->key, req->key_len, req->body,
-                                req->body_len, req->deadline_ms, true,
-                                req->rid_len ? req->rid : NULL, req->rid_len};
-    struct sr_node_reply *r = node_reply_new(node, ep, &q);
-    if (!r) {
-        sr_rpc_respond(reply, SR_ENOMEM, NULL, 0);
-        return;
-    }
-    r->rpc = reply;
-    st->backup_served++;
-    node_serve(node, ep, r, &q);
+    if (node_serve_rpc(node, ep, reply, req))
+        st->backup_served++;
 }

@@ -407,6 +407,22 @@ static void relay_done(void *ud, const struct sr_node_result *res)
     free(rl);
 }
 
+bool node_serve_rpc(struct sr_node *node, const struct node_ep *ep, struct sr_rpc_reply *reply,
+                    const struct sr_rpc_request *req)
+{
+    struct sr_node_request q = {ep->svc->name, ep->def->name, req->key, req->key_len, req->body,
+                                req->body_len, req->deadline_ms, true,
+                                req->rid_len ? req->rid : NULL, req->rid_len};
+    struct sr_node_reply *r = node_reply_new(node, ep, &q);
+    if (!r) {
+        sr_rpc_respond(reply, SR_ENOMEM, NULL, 0);
+        return false;
+    }
+    r->rpc = reply;
+    node_serve(node, ep, r, &q);
+    return true;
+}
+
 static void fwd_serve(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_request *req)
 {
     struct sr_node *node = ud;
@@ -440,16 +456,7 @@ static void fwd_serve(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_
         }
         return;
     }
-    struct sr_node_request q = {ep->svc->name, ep->def->name, req->key, req->key_len, req->body,
-                                req->body_len, req->deadline_ms, true,
-                                req->rid_len ? req->rid : NULL, req->rid_len};
-    struct sr_node_reply *r = node_reply_new(node, ep, &q);
-    if (!r) {
-        sr_rpc_respond(reply, SR_ENOMEM, NULL, 0);
-        return;
-    }
-    r->rpc = reply;
-    node_serve(node, ep, r, &q);
+    node_serve_rpc(node, ep, reply, req);
 }
 
 int node_start_fwd(struct sr_node *node, char *msg, size_t msglen)

@@ -50,6 +50,10 @@ struct sr_node_reply *node_reply_new(struct sr_node *node, const struct node_ep 
 /* Serve a request on this node (request ids first, then the handler). */
 void node_serve(struct sr_node *node, const struct node_ep *ep, struct sr_node_reply *r,
                 const struct sr_node_request *q);
+/* Serve an RPC request on this node, answering through `reply`; false
+ * when it could not start (out of memory, already answered SR_ENOMEM). */
+bool node_serve_rpc(struct sr_node *node, const struct node_ep *ep, struct sr_rpc_reply *reply,
+                    const struct sr_rpc_request *req);
 void node_fwd_ring_changed(struct sr_node *node);
 /* Complete a call: its callback runs now, once; RPCs still out are
  * cancelled and the call is freed when the last of them has come back. */
