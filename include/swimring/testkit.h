@@ -146,6 +146,15 @@ long sr_tk_dropped(struct sr_tk_cluster *h, size_t i, long *loss_seen, long *los
 int sr_tk_chaos(struct sr_tk_cluster *h, int kills, uint32_t every_ms, uint32_t duration_ms,
                 uint64_t seed, void (*tick)(void *ud), void *ud);
 
+/* ---- tools ----------------------------------------------------------------- */
+
+/* Run `prog` with `args` (NULL-terminated, at most 30; argv[0] is prog),
+ * `in` on its stdin (NULL: empty), its stdout into `out` (NUL-terminated,
+ * cut at cap - 1 bytes); waits for it to exit. Returns its exit code, -1 if
+ * it could not run or died by a signal. Blocks until the program closes its
+ * stdout: for tools (ringctl), not daemons. */
+int sr_tk_run(const char *prog, const char *const *args, const char *in, char *out, size_t cap);
+
 /* ---- HTTP ------------------------------------------------------------------ */
 
 /* A blocking TCP connection to "host:port" with 2 s send/receive timeouts. */

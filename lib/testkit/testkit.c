@@ -603,3 +603,59 @@ int sr_tk_chaos(struct sr_tk_cluster *h, int kills, uint32_t every_ms, uint32_t 
     }
     return done;
 }
+
+/* ---- tools ------------------------------------------------------------------ */
+
+static void run_child(const char *prog, const char *const *args, int out_w, int in_r)
+{
+    dup2(out_w, 1);
+    dup2(in_r, 0);
+    close(out_w);
+    close(in_r);
+    const char *argv[32] = {prog};
+    int a = 1;
+    for (int i = 0; args[i] && a < 31; i++)
+        argv[a++] = args[i];
+    argv[a] = NULL;
+    execv(prog, (char *const *)argv);
+    _exit(127);
+}
+
+int sr_tk_run(const char *prog, const char *const *args, const char *in, char *out, size_t cap)
+{
+    int o[2], i[2];
+    if (cap == 0 || pipe(o) != 0)
+        return -1;
+    if (pipe(i) != 0) {
+        close(o[0]), close(o[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(o[0]), close(i[1]);
+        run_child(prog, args, o[1], i[0]);
+    }
+    close(o[1]), close(i[0]);
+    if (pid < 0) {
+        close(o[0]), close(i[1]);
+        return -1;
+    }
+    size_t len = in ? strlen(in) : 0, put = 0;
+    while (put < len) {
+        ssize_t w = write(i[1], in + put, len - put);
+        if (w <= 0)
+            break; /* it stopped reading: its answer says why */
+        put += (size_t)w;
+    }
+    close(i[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(o[0], out + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(o[0]);
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

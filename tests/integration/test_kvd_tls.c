@@ -300,29 +300,7 @@ Test(kvd_tls, mtls_cluster_forwards_and_survives_a_renewal_on_sighup, .timeout =
 /* ringctl with args; its exit code, stdout into out. */
 static int ringctl(const char *const *args, char *out, size_t len)
 {
-    int p[2];
-    cr_assert_eq(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        const char *argv[16] = {RINGCTL};
-        for (int i = 0; args[i] && i < 14; i++)
-            argv[i + 1] = args[i];
-        execv(RINGCTL, (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < len && (r = read(p[0], out + n, len - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(p[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return sr_tk_run(RINGCTL, args, NULL, out, len);
 }
 
 /* Keys node 3 owns, written through node 0 (a write must reach the owner;

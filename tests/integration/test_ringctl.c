@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "swimring/testkit.h"
 #include "swimring/time.h"
 
 #define RINGCTL SR_BINARY_DIR "/tools/ringctl/ringctl"
@@ -20,31 +21,7 @@ static char out[262144];
 /* Run ringctl with argv (NULL-terminated); stdout in `out`; exit status. */
 static int ringctl(const char *const *args)
 {
-    int p[2];
-    cr_assert_eq(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]); /* else the nodes ringctl starts keep our pipe open */
-        const char *argv[32] = {RINGCTL};
-        int a = 1;
-        for (int i = 0; args[i] && a < 31; i++)
-            argv[a++] = args[i];
-        argv[a] = NULL;
-        execv(RINGCTL, (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < sizeof out && (r = read(p[0], out + n, sizeof out - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(p[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return sr_tk_run(RINGCTL, args, NULL, out, sizeof out);
 }
 
 static json_t *ringctl_json(const char *const *args, int want_rc)

@@ -31,36 +31,7 @@ static void kill_all(void)
 /* Run ringctl with args, `in` on its stdin (may be NULL); stdout to out. */
 static int ringctl(const char *in, const char *const *args)
 {
-    int o[2], i[2];
-    cr_assert_eq(pipe(o), 0);
-    cr_assert_eq(pipe(i), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(o[1], 1);
-        dup2(i[0], 0);
-        close(o[0]), close(o[1]), close(i[0]), close(i[1]);
-        const char *argv[16] = {RINGCTL};
-        int a = 1;
-        for (int k = 0; args[k] && a < 15; k++)
-            argv[a++] = args[k];
-        argv[a] = NULL;
-        execv(RINGCTL, (char *const *)argv);
-        _exit(127);
-    }
-    close(o[1]);
-    close(i[0]);
-    if (in)
-        cr_assert_eq(write(i[1], in, strlen(in)), (ssize_t)strlen(in));
-    close(i[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < sizeof out && (r = read(o[0], out + n, sizeof out - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(o[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return sr_tk_run(RINGCTL, args, in, out, sizeof out);
 }
 
 static json_t *keys_json(size_t node)
