@@ -36,6 +36,14 @@
  *   in-flight limit; requests past it are answered SR_EBUSY by the
  *   transport without reaching a handler.
  *
+ *   CANCELLATION: when a call the transport has already written is given
+ *   up (sr_rpc_cancel, or its deadline passes) a cancel frame follows it on
+ *   the connection. The receiver marks the request's reply: its answer is
+ *   not sent (answers_canceled) and sr_rpc_reply_canceled says so. A
+ *   handler already running is not interrupted, and a call cancelled while
+ *   still queued here is simply never sent. A cancel that crosses the
+ *   answer on the wire finds nothing; that answer is dropped as late.
+ *
  *   Do not call sr_rpc_delete from inside an sr_rpc callback or handler:
  *   break out of the loop (or schedule it with event_base_once) first.
  *
@@ -95,12 +103,16 @@ struct sr_rpc_stats {
     uint64_t connects;           /* connections established */
     uint64_t reconnects;         /* ... of them to a peer connected before */
     uint64_t connect_failures;
+    uint64_t cancels_sent;       /* cancel frames sent: a written call was
+                                    cancelled or timed out */
     /* server side */
     uint64_t accepted;           /* connections accepted */
     uint64_t requests_received;  /* requests handed to a handler */
     uint64_t responses_sent;
     uint64_t busy;               /* requests refused SR_EBUSY (in-flight limit) */
     uint64_t unknown_endpoint;   /* requests answered SR_ENOTFOUND */
+    uint64_t cancels_received;   /* cancel frames read (matched or not) */
+    uint64_t answers_canceled;   /* answers not sent: their request was cancelled */
     /* both sides */
     uint64_t bytes_sent;         /* frame bytes handed to the transport */
     uint64_t bytes_received;     /* frame bytes read */
@@ -175,6 +187,12 @@ SR_API int sr_rpc_listen(struct sr_rpc *rpc, const char *addr);
 /* The bound address as "host:port" into out[len]. SR_ENOTFOUND if not
  * listening. */
 SR_API int sr_rpc_listen_addr(const struct sr_rpc *rpc, char *out, size_t len);
+/* Serve an already accepted connection as if our listener had accepted it
+ * (TLS included): the socket becomes ours. For a node whose port is shared
+ * with the ringpop wire, which sniffs the first bytes and hands ours here
+ * (docs/ringpop.md). sa is the peer's address (for logs), salen its size. */
+struct sockaddr;
+SR_API int sr_rpc_adopt(struct sr_rpc *rpc, int fd, const struct sockaddr *sa, int salen);
 
 /* Route requests for (service, endpoint) to `fn`. Both NULL registers the
  * catch-all for requests no other handler takes. SR_EEXIST if taken. */
@@ -186,6 +204,13 @@ SR_API int sr_rpc_handle(struct sr_rpc *rpc, const char *service, const char *en
  * queued or the connection is gone (the answer is dropped). */
 SR_API int sr_rpc_respond(struct sr_rpc_reply *reply, int status,
                           const void *body, size_t body_len);
+
+/* Whether the caller cancelled this request (sr_rpc_cancel, or its
+ * deadline passed, on its side): a cancel frame came for it. Its answer
+ * will not be sent, so an asynchronous handler may stop working on it; it
+ * must still call sr_rpc_respond to release the handle. See CANCELLATION
+ * above. */
+SR_API bool sr_rpc_reply_canceled(const struct sr_rpc_reply *reply);
 
 /* Send a request to `peer` ("host:port"), connecting if needed. On success
  * the callback runs exactly once (see the contract above) and *id (if not

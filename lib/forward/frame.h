@@ -16,7 +16,8 @@
  *  keys are skipped (forward compatible), a repeated key is an error, fields
  *  equal to their default (0 / empty) may be left out.
  *    key 0  kind      uint   1 request, 2 response, 3 cancel, 4 ping,
- *                            5 pong                             (required)
+ *                            5 pong; a cancel carries only the id of a
+ *                            request sent before it (docs/rpc.md) (required)
  *    key 1  id        uint   request id, uint64, chosen by the caller;
  *                            a response/pong echoes it          (required)
  *    key 2  status    int    response: 0 or a negative SR_E* code

@@ -152,6 +152,23 @@ static struct timeval tv_from_us(sr_time_us us)
                             .tv_usec = (suseconds_t)(us % SR_US_PER_S)};
 }
 
+/* Tell the peer we gave up on a call it has (or will have: the frame may
+ * still be in our output buffer), so it sends no answer. Best effort: on
+ * failure the answer just comes back and is dropped as late. */
+static void peer_send_cancel(struct rpc_peer *p, uint64_t id)
+{
+    struct sr_rpc *rpc = p->rpc;
+    if (p->state != PEER_CONNECTED || p->bev == NULL)
+        return;
+    struct sr_rpc_frame f = {.kind = SR_RPC_KIND_CANCEL, .id = id};
+    if (sr_rpc_encode(rpc, &f, NULL) < 0 ||
+        bufferevent_write(p->bev, rpc->scratch.data, rpc->scratch.len) < 0)
+        return;
+    p->out_total += rpc->scratch.len;
+    rpc->stats.bytes_sent += rpc->scratch.len;
+    rpc->stats.cancels_sent++;
+}
+
 static void call_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct rpc_call *c = arg;
@@ -173,6 +190,8 @@ static void call_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     c->peer->rpc->stats.timeouts++;
     bool maybe = call_maybe_delivered(c, peer_drained(c->peer));
+    if (c->sent)
+        peer_send_cancel(c->peer, c->id);
     call_unlink(c);
     call_fail(c, SR_ETIMEDOUT, maybe);
 }
@@ -556,6 +575,8 @@ int sr_rpc_cancel(struct sr_rpc *rpc, uint64_t id)
     /* Complete from the loop through the deadline timer, never inside this
      * call: the caller may hold state its callback frees. */
     c->canceled = true;
+    if (c->sent)
+        peer_send_cancel(c->peer, c->id);
     if (!c->sent) {
         /* Not written yet: make sure it never is. */
         TAILQ_REMOVE(&c->peer->pending, c, link);

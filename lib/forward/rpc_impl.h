@@ -82,14 +82,18 @@ struct rpc_sconn {
     uint32_t refs;                  /* 1 while open + 1 per unanswered reply */
     uint32_t inflight;              /* unanswered requests */
     bool paused;                    /* reading stopped: output too large */
+    struct sr_rpc_htab replies;     /* unanswered replies, by request id, so a
+                                       cancel frame finds its request */
     char peer[SR_RPC_ADDR_MAX];
 };
 
 TAILQ_HEAD(rpc_sconn_list, rpc_sconn);
 
 struct sr_rpc_reply {
+    struct sr_rpc_htab_node hnode;  /* sc->replies, by id */
     struct rpc_sconn *sc;
     uint64_t id;
+    bool canceled;                  /* a cancel frame came: the answer is not sent */
 };
 
 struct rpc_handler {

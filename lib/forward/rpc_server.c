@@ -15,8 +15,10 @@ static void sconn_event_cb(struct bufferevent *bev, short what, void *arg);
 
 static void sconn_unref(struct rpc_sconn *sc)
 {
-    if (--sc->refs == 0)
+    if (--sc->refs == 0) {
+        sr_rpc_htab_destroy(&sc->replies);
         free(sc);
+    }
 }
 
 /* Close the socket now; the struct lives on while replies point at it. */
@@ -69,15 +71,38 @@ int sr_rpc_respond(struct sr_rpc_reply *reply, int status, const void *body, siz
         status = SR_EINVAL;
         body_len = 0;
     }
-    if (sc->bev != NULL) {
+    if (sc->bev != NULL && reply->canceled) {
+        sc->rpc->stats.answers_canceled++;  /* the caller gave up: nobody reads it */
+    } else if (sc->bev != NULL) {
         int src = sconn_send(sc, SR_RPC_KIND_RESPONSE, reply->id, status, body, body_len);
         if (rc == 0)
             rc = src;
     }
+    sr_rpc_htab_remove(&sc->replies, &reply->hnode);
     sc->inflight--;
     free(reply);
     sconn_unref(sc);
     return rc;
+}
+
+bool sr_rpc_reply_canceled(const struct sr_rpc_reply *reply)
+{
+    return reply->canceled;
+}
+
+/* A cancel frame: mark the request's reply, if it is still unanswered (a
+ * cancel that crossed its answer finds nothing). Requests are handed to
+ * their handler as they are read, so there is nothing queued to drop. */
+static void sconn_on_cancel(struct rpc_sconn *sc, uint64_t id)
+{
+    sc->rpc->stats.cancels_received++;
+    uint64_t h = sr_rpc_htab_mix64(id);
+    for (struct sr_rpc_htab_node *n = sr_rpc_htab_first(&sc->replies, h); n != NULL;
+         n = sr_rpc_htab_next(n)) {
+        struct sr_rpc_reply *r = (struct sr_rpc_reply *)n;
+        if (r->id == id)
+            r->canceled = true;
+    }
 }
 
 static const struct rpc_handler *find_handler(const struct sr_rpc *rpc, const struct sr_rpc_frame *f)
@@ -117,13 +142,15 @@ static void dispatch_request(struct rpc_sconn *sc, const struct sr_rpc_frame *f)
         sconn_send(sc, SR_RPC_KIND_RESPONSE, f->id, refusal, NULL, 0);
         return;
     }
-    struct sr_rpc_reply *reply = malloc(sizeof(*reply));
+    struct sr_rpc_reply *reply = calloc(1, sizeof(*reply));
     if (reply == NULL) {
         sconn_send(sc, SR_RPC_KIND_RESPONSE, f->id, SR_ENOMEM, NULL, 0);
         return;
     }
     reply->sc = sc;
     reply->id = f->id;
+    reply->hnode.hash = sr_rpc_htab_mix64(f->id);
+    sr_rpc_htab_insert(&sc->replies, &reply->hnode);
     sc->refs++;
     sc->inflight++;
     rpc->stats.requests_received++;
@@ -154,7 +181,8 @@ static int sconn_on_frame(struct rpc_sconn *sc, const uint8_t *payload, uint32_t
         sconn_send(sc, SR_RPC_KIND_PONG, f.id, 0, NULL, 0);
         return 0;
     case SR_RPC_KIND_CANCEL:
-        return 0;  /* advisory; handlers are not interrupted in this version */
+        sconn_on_cancel(sc, f.id);
+        return 0;
     default:
         rpc->stats.frame_errors++;
         SR_WARN(rpc->log, "rpc.frame_error",
@@ -236,12 +264,14 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)l;
     (void)salen;
     struct rpc_sconn *sc = calloc(1, sizeof(*sc));
-    if (sc == NULL) {
+    if (sc == NULL || sr_rpc_htab_create(&sc->replies, 16) < 0) {
+        free(sc);
         evutil_closesocket(fd);
         return;
     }
     sc->bev = sr_conn_wrap_accepted(&rpc->transport, rpc->base, fd);
     if (sc->bev == NULL) {
+        sr_rpc_htab_destroy(&sc->replies);
         free(sc);
         return;
     }
@@ -263,6 +293,14 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
     /* EMFILE and friends: libevent keeps listening; say why accepts fail. */
     SR_WARN(rpc->log, "rpc.accept_error", "addr=%s error=\"%s\"", rpc->listen_addr,
             evutil_socket_error_to_string(e));
+}
+
+int sr_rpc_adopt(struct sr_rpc *rpc, int fd, const struct sockaddr *sa, int salen)
+{
+    if (rpc == NULL || fd < 0 || sa == NULL)
+        return SR_EINVAL;
+    accept_cb(NULL, fd, (struct sockaddr *)sa, salen, rpc);
+    return 0;
 }
 
 int sr_rpc_server_listen(struct sr_rpc *rpc, const char *addr)

@@ -95,6 +95,7 @@ void node_call_done(struct node_call *c, int status, const uint8_t *body, size_t
     struct sr_node_result r = {status, body, len, served_by};
     call_unlink(c);
     c->completed = true;
+    c->origin = NULL; /* the callback answers (and frees) it */
     evtimer_del(c->ev);
     evtimer_del(c->ev_deadline);
     if (c->local) { /* the handler's late answer is dropped */
@@ -224,6 +225,12 @@ static void call_try(struct node_call *c)
         node_call_done(c, SR_ETIMEDOUT, NULL, 0, NULL);
         return;
     }
+    if (c->origin && sr_rpc_reply_canceled(c->origin)) {
+        /* The node that asked us gave up before we passed it on: nobody
+         * would read the answer, so do not start the work. */
+        node_call_done(c, SR_ECANCELED, NULL, 0, NULL);
+        return;
+    }
     c->tries++;
     const char *owner = sr_ring_lookup(node->ring, c->key, c->key_len);
     if (!owner)
@@ -261,17 +268,24 @@ void node_fwd_ring_changed(struct sr_node *node)
         }
 }
 
-int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *key, size_t key_len,
-                  const void *body, size_t body_len, uint32_t timeout_ms, uint32_t hops,
-                  const void *rid, size_t rid_len, sr_node_done_f cb, void *ud)
+/* node_fwd_call, giving the call (NULL and *rc on error) to a caller that
+ * sets more of it before its first try, which runs from the loop. */
+static struct node_call *fwd_call_start(struct sr_node *node, const struct node_ep *ep,
+                                        const void *key, size_t key_len, const void *body,
+                                        size_t body_len, uint32_t timeout_ms, uint32_t hops,
+                                        const void *rid, size_t rid_len, sr_node_done_f cb,
+                                        void *ud, int *rc)
 {
-    if (!node->started || node->leaving)
-        return SR_ECLOSED;
-    if (rid_len > SR_RPC_RID_MAX)
-        return SR_EINVAL;
+    if (!node->started || node->leaving) {
+        *rc = SR_ECLOSED;
+        return NULL;
+    }
+    *rc = rid_len > SR_RPC_RID_MAX ? SR_EINVAL : SR_ENOMEM;
+    if (*rc == SR_EINVAL)
+        return NULL;
     struct node_call *c = calloc(1, sizeof(*c) + key_len + body_len + 1);
     if (!c)
-        return SR_ENOMEM;
+        return NULL;
     c->node = node;
     c->ep = ep;
     c->key = (uint8_t *)(c + 1);
@@ -293,7 +307,7 @@ int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *ke
     c->ev_deadline = evtimer_new(node->base, call_on_deadline, c);
     if (!c->ev || !c->ev_deadline) {
         call_free(c);
-        return SR_ENOMEM;
+        return NULL;
     }
     uint32_t ms = node_call_left_ms(c);
     struct timeval dl = {ms / 1000, (ms % 1000) * 1000};
@@ -303,7 +317,18 @@ int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *ke
         c->next->prev = c;
     node->calls = c;
     event_active(c->ev, EV_TIMEOUT, 0); /* first try from the loop, never inside the call */
-    return 0;
+    *rc = 0;
+    return c;
+}
+
+int node_fwd_call(struct sr_node *node, const struct node_ep *ep, const void *key, size_t key_len,
+                  const void *body, size_t body_len, uint32_t timeout_ms, uint32_t hops,
+                  const void *rid, size_t rid_len, sr_node_done_f cb, void *ud)
+{
+    int rc;
+    fwd_call_start(node, ep, key, key_len, body, body_len, timeout_ms, hops, rid, rid_len, cb, ud,
+                   &rc);
+    return rc;
 }
 
 /* ---- answers -------------------------------------------------------------- */
@@ -448,12 +473,16 @@ static void fwd_serve(void *ud, struct sr_rpc_reply *reply, const struct sr_rpc_
         }
         rl->reply = reply;
         node->fst.reforwarded++;
-        if (node_fwd_call(node, ep, req->key, req->key_len, req->body, req->body_len,
-                          req->deadline_ms, req->hops, req->rid, req->rid_len, relay_done,
-                          rl) < 0) {
+        int rc;
+        struct node_call *c =
+            fwd_call_start(node, ep, req->key, req->key_len, req->body, req->body_len,
+                           req->deadline_ms, req->hops, req->rid, req->rid_len, relay_done, rl, &rc);
+        if (!c) {
             free(rl);
             sr_rpc_respond(reply, SR_ENOTOWNER, NULL, 0);
+            return;
         }
+        c->origin = reply; /* valid until relay_done answers it */
         return;
     }
     node_serve_rpc(node, ep, reply, req);

@@ -20,6 +20,8 @@ struct node_call {
     struct event *ev;           /* next try (immediate or after a wait) */
     struct event *ev_deadline;
     struct sr_node_reply *local; /* handler running here, not yet answered */
+    struct sr_rpc_reply *origin; /* a hop: the peer's request we relay; once
+                                    its caller cancels it, no further try */
     uint64_t rpc_id;
     bool rpc_pending, waiting_ring, completed, forwarded, delayed;
     char target[SR_SWIM_ADDR_MAX];

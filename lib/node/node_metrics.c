@@ -175,6 +175,16 @@ static int fwd_metrics(struct sr_node *node, struct sr_buf *b)
                                "swimring_rpc_errors_total{kind=\"busy\"} %" PRIu64 "\n"
                                "swimring_rpc_errors_total{kind=\"bad_frame\"} %" PRIu64 "\n",
                             r.timeouts, r.conn_lost, r.not_sent, r.busy, r.frame_errors);
+        rc |= family(b, "swimring_rpc_cancels_total", "counter",
+                     "RPC cancel frames: out for written calls given up here (cancelled or "
+                     "timed out), in for requests their caller gave up.");
+        rc |= sr_buf_printf(b, "swimring_rpc_cancels_total{dir=\"in\"} %" PRIu64 "\n"
+                               "swimring_rpc_cancels_total{dir=\"out\"} %" PRIu64 "\n",
+                            r.cancels_received, r.cancels_sent);
+        rc |= family(b, "swimring_rpc_canceled_answers_total", "counter",
+                     "Answers not sent because their caller had cancelled the request.");
+        rc |= sr_buf_printf(b, "swimring_rpc_canceled_answers_total %" PRIu64 "\n",
+                            r.answers_canceled);
     }
     const struct node_http_stats *h = &node->hst;
     rc |= family(b, "swimring_http_requests_total", "counter", "HTTP requests received.");

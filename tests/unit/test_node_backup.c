@@ -4,7 +4,8 @@
  * holds its answers until the test releases them, so "the owner has not
  * answered" is a fact, not a timing guess:
  *   - a held owner: the replica answers, from its own copy, after the delay;
- *     both sides count it; the owner's late answer is dropped;
+ *     both sides count it; the entry cancels the owner's copy, whose
+ *     answer is then not sent (the cancel counted in /metrics);
  *   - an entry node that is the key's replica answers from its own copy;
  *   - backup_reads false, writes, non-idempotent and NO_BACKUP endpoints,
  *     a deadline shorter than the delay: no backup;
@@ -262,15 +263,52 @@ static bool held_n(struct world *w, void *ud)
     return w->nheld >= *(int *)ud;
 }
 
-struct late_of {
-    int node;
-    uint64_t above;
-};
-
-static bool late_above(struct world *w, void *ud)
+static struct sr_rpc_stats rpc_stats(struct world *w, int i)
 {
-    struct late_of *l = ud;
-    return late(w, l->node) > l->above;
+    struct sr_rpc_stats s;
+    sr_rpc_stats_get(w->n[i]->rpc, &s);
+    return s;
+}
+
+static bool cancel_came(struct world *w, void *ud)
+{
+    int *node = ud;
+    return rpc_stats(w, *node).cancels_received > 0;
+}
+
+/* Whether n[i]'s /metrics text has `line` (a whole line). */
+static bool metrics_have(struct world *w, int i, const char *line)
+{
+    struct sr_buf b;
+    sr_buf_create(&b, 0);
+    cr_assert_eq(node_metrics_write(w->n[i], &b), 0);
+    cr_assert_eq(sr_buf_append(&b, "", 1), 0);
+    char want[128];
+    snprintf(want, sizeof want, "\n%s\n", line);
+    bool ok = strstr((const char *)b.data, want) != NULL;
+    sr_buf_destroy(&b);
+    return ok;
+}
+
+/* The entry cancelled the RPC that n[holder] holds as held[k]: once the
+ * cancel frame is there, the answer is not even sent (no late answer at
+ * the entry), and n[holder]'s /metrics count both. */
+static void answer_dropped(struct world *w, int holder, int k, const char *body)
+{
+    run_until(w, cancel_came, &holder, 5);
+    struct sr_rpc_stats before = rpc_stats(w, holder);
+    uint64_t late0 = late(w, 0);
+    release(w, k, body);
+    struct sr_rpc_stats after = rpc_stats(w, holder);
+    cr_expect_eq(after.answers_canceled, before.answers_canceled + 1, "the answer was dropped");
+    cr_expect_eq(after.responses_sent, before.responses_sent, "nothing was sent");
+    cr_expect_eq(after.cancels_received, 1);
+    cr_expect_eq(rpc_stats(w, 0).cancels_sent, 1, "the entry sent one cancel");
+    cr_expect(metrics_have(w, holder, "swimring_rpc_cancels_total{dir=\"in\"} 1"));
+    cr_expect(metrics_have(w, holder, "swimring_rpc_canceled_answers_total 1"));
+    cr_expect(metrics_have(w, 0, "swimring_rpc_cancels_total{dir=\"out\"} 1"));
+    run_for(w, 50);
+    cr_expect_eq(late(w, 0), late0, "no late answer came back");
 }
 
 static void call(struct world *w, int via, const char *ep, const char *key, uint32_t timeout_ms,
@@ -328,10 +366,8 @@ Test(node_backup, held_owner_answered_by_the_replica)
     cr_expect_eq(stats(&w, 1)->backup_served, 1, "the replica counts it too");
     cr_expect_eq(w.n[1]->fst.reforwarded, 0, "the replica did not forward it to the owner");
     cr_expect_null(w.n[0]->calls, "the call is complete");
-    /* the owner answers now: dropped as late, no second callback */
-    struct late_of l = {0, late(&w, 0)};
-    release(&w, 0, "owner");
-    run_until(&w, late_above, &l, 5);
+    /* the owner answers now: dropped (cancelled), no second callback */
+    answer_dropped(&w, 2, 0, "owner");
     cr_expect_eq(d.count, 1, "the callback ran exactly once");
     cr_expect_str_eq(d.by, self(&w, 1));
     world_down(&w);
@@ -357,9 +393,7 @@ Test(node_backup, entry_node_in_the_replica_set_answers_from_its_copy)
     cr_expect_eq(stats(&w, 0)->backup_sent, 1);
     cr_expect_eq(stats(&w, 0)->backup_won, 1);
     cr_expect_eq(stats(&w, 1)->backup_served + stats(&w, 2)->backup_served, 0, "no RPC for it");
-    struct late_of l = {0, late(&w, 0)};
-    release(&w, 0, "owner");
-    run_until(&w, late_above, &l, 5);
+    answer_dropped(&w, 2, 0, "owner");
     cr_expect_eq(d.count, 1);
     world_down(&w);
 }
@@ -494,7 +528,7 @@ Test(node_backup, replica_without_the_key_cannot_beat_the_owner)
 }
 
 /* The owner answers while the backup is still out: the owner's answer
- * wins, the backup is cancelled and its late answer dropped. */
+ * wins, the backup is cancelled and the replica does not send its answer. */
 static void owner_first(int replica)
 {
     struct world w;
@@ -516,12 +550,12 @@ static void owner_first(int replica)
     cr_expect_str_eq(d.by, self(&w, 2));
     cr_expect_eq(stats(&w, 0)->backup_sent, 1);
     cr_expect_eq(stats(&w, 0)->backup_won, 0);
-    struct late_of l = {0, late(&w, 0)};
-    release(&w, 1 - ko, "backup");
-    if (replica != 0) /* a backup served here just frees its answer */
-        run_until(&w, late_above, &l, 5);
-    else
+    if (replica != 0) {
+        answer_dropped(&w, replica, 1 - ko, "backup");
+    } else { /* a backup served here just frees its answer */
+        release(&w, 1 - ko, "backup");
         run_for(&w, 50);
+    }
     cr_expect_eq(d.count, 1, "the callback ran exactly once");
     cr_expect_str_eq(d.body, "owner");
     world_down(&w);

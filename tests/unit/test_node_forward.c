@@ -1,7 +1,8 @@
 /* Handle-or-forward with three real nodes in one process (one event loop,
  * real UDP/TCP on 127.0.0.1): forwarding to the owner, a second forward
  * when two rings disagree, SR_ENOTOWNER at max hops, and no retry of a
- * non-idempotent request that may have run. Rings are made to disagree by
+ * non-idempotent request that may have run, and a relayed request whose
+ * caller cancels it before it is passed on. Rings are made to disagree by
  * taking a member off one node's ring directly (white box: lib/node). */
 #include <criterion/criterion.h>
 #include <event2/event.h>
@@ -296,4 +297,70 @@ Test(node_forward, node_delete_cancels_pending_calls)
     for (int i = 1; i < NODES; i++)
         sr_node_delete(w.n[i]);
     event_base_free(w.base);
+}
+
+/* ---- a cancelled request is not passed on ------------------------------------ */
+
+struct raw {
+    int ran;
+    int status;
+};
+
+static void on_raw(void *ud, const struct sr_rpc_result *res)
+{
+    struct raw *r = ud;
+    r->ran++;
+    r->status = res->status;
+}
+
+static struct sr_rpc_stats rpc_stats(struct world *w, int i)
+{
+    struct sr_rpc_stats s;
+    sr_rpc_stats_get(w->n[i]->rpc, &s);
+    return s;
+}
+
+static bool reforwarded(struct world *w, void *ud)
+{
+    (void)ud;
+    return w->n[1]->fst.reforwarded > 0;
+}
+
+static bool answer_canceled(struct world *w, void *ud)
+{
+    (void)ud;
+    return rpc_stats(w, 1).answers_canceled > 0;
+}
+
+/* n[0] asks n[1] for a key n[2] owns; n[1] would pass it on after an
+ * injected 300 ms delay, but n[0] cancels it first: n[1] never forwards
+ * it, the owner never runs it, and no answer is sent. */
+Test(node_forward, cancelled_before_it_is_passed_on)
+{
+    struct world w;
+    char key[32];
+    world_up(&w, 2);
+    key_for(&w, 2, key, sizeof key);
+    struct node_faults *f = &w.n[1]->faults;
+    f->n = 1;
+    snprintf(f->addr[0], sizeof f->addr[0], "%s", sr_node_self(w.n[2]));
+    f->delay_ms[0] = 300;
+    uint64_t sent1 = rpc_stats(&w, 1).requests_sent;
+    struct sr_rpc_call_args a = {.service = "t", .endpoint = "hold", .key = key,
+                                 .key_len = strlen(key), .timeout_ms = 3000, .hops = 1};
+    struct raw r = {0};
+    uint64_t id;
+    cr_assert_eq(sr_rpc_call(w.n[0]->rpc, sr_node_self(w.n[1]), &a, on_raw, &r, &id), 0);
+    run_until(&w, reforwarded, NULL, 5); /* n[1] has it, in its delay */
+    sr_time_us t0 = sr_time_mono_us();
+    cr_assert_eq(sr_rpc_cancel(w.n[0]->rpc, id), 0);
+    run_until(&w, answer_canceled, NULL, 5);
+    cr_expect_eq(r.ran, 1);
+    cr_expect_eq(r.status, SR_ECANCELED);
+    cr_expect_eq(rpc_stats(&w, 1).cancels_received, 1);
+    cr_expect_eq(rpc_stats(&w, 1).requests_sent, sent1, "n[1] did not pass it on");
+    cr_expect_eq(w.calls[0], 0, "the owner never ran it");
+    cr_expect_null(w.n[1]->calls, "n[1] holds nothing for it");
+    cr_expect_lt(sr_time_mono_us() - t0, 2 * SR_US_PER_S, "dropped at its next try, not its deadline");
+    world_down(&w);
 }

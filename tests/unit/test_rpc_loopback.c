@@ -1,7 +1,9 @@
 /* sr_rpc over real TCP on 127.0.0.1, client and server in one process on
  * one event_base: round trips, pipelining with out-of-order answers,
  * deadlines (both bounds), late responses, the busy limit, argument errors
- * and cancellation at teardown. Every wait is bounded. */
+ * cancellation at teardown, and cancel frames: a request its caller gave
+ * up (cancelled, or past its deadline) has its answer not sent. Every wait
+ * is bounded. */
 #include "test_rpc_util.h"
 #include "forward/conn.h"
 #include "forward/rpc_impl.h"
@@ -503,4 +505,72 @@ Test(rpc_loopback, cancel_completes_from_the_loop_and_drops_the_answer)
     run_for(&e, 20);
     cr_expect_eq(o.calls, 1, "exactly once");
     env_fini(&e);
+}
+
+/* After a call is given up, a ping on the same connection: its pong comes
+ * back behind any answer the server wrote before it, so once it is here,
+ * an answer that was sent has arrived too. */
+static void ping_barrier(struct env *e)
+{
+    struct outcome p = {0};
+    cr_assert_eq(sr_rpc_ping(e->cli, e->addr, 3000, record, &p), 0);
+    WAIT_UNTIL(e, 3000, p.calls == 1);
+    cr_assert_eq(p.calls, 1);
+    cr_assert_eq(p.status, 0);
+}
+
+/* A cancel frame reaches the server; the held request's answer is then not
+ * sent. `timeout_ms` short: the deadline passing gives up the call;
+ * otherwise sr_rpc_cancel does. */
+static void cancel_reaches_the_server(uint32_t timeout_ms)
+{
+    struct env e;
+    env_init(&e, NULL, NULL);
+    struct held h = {.n = 0};
+    cr_assert_eq(sr_rpc_handle(e.srv, "test", "hold", hold_handler, &h), 0);
+    struct outcome o = {0};
+    uint64_t id = 0;
+    struct sr_rpc_call_args a = args_for("hold", NULL, 0, timeout_ms);
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o, &id), 0);
+    WAIT_UNTIL(&e, 3000, h.n == 1);
+    cr_assert_eq(h.n, 1);
+    cr_expect(!sr_rpc_reply_canceled(h.replies[0]), "not before the caller gives up");
+    if (timeout_ms > 1000)
+        cr_assert_eq(sr_rpc_cancel(e.cli, id), 0);
+    struct sr_rpc_stats cs, ss;
+    WAIT_UNTIL(&e, 3000, (sr_rpc_stats_get(e.srv, &ss), o.calls == 1 && ss.cancels_received == 1));
+    cr_assert_eq(o.calls, 1);
+    cr_expect_eq(o.status, timeout_ms > 1000 ? SR_ECANCELED : SR_ETIMEDOUT, "%s",
+                 sr_err_name(o.status));
+    cr_assert_eq(ss.cancels_received, 1);
+    cr_expect(sr_rpc_reply_canceled(h.replies[0]), "the handler can tell");
+    cr_expect_eq(sr_rpc_respond(h.replies[0], 0, "unwanted", 8), 0);
+    sr_rpc_stats_get(e.srv, &ss);
+    cr_expect_eq(ss.answers_canceled, 1);
+    cr_expect_eq(ss.responses_sent, 0, "the answer was not sent");
+    ping_barrier(&e);
+    sr_rpc_stats_get(e.cli, &cs);
+    cr_expect_eq(cs.cancels_sent, 1);
+    cr_expect_eq(cs.late_responses, 0, "no answer came back");
+    cr_expect_eq(o.calls, 1, "exactly once");
+    /* The connection is fine: the next request is answered. */
+    struct outcome o2 = {0};
+    cr_assert_eq(sr_rpc_call(e.cli, e.addr, &a, record, &o2, NULL), 0);
+    WAIT_UNTIL(&e, 3000, h.n == 2);
+    cr_assert_eq(h.n, 2);
+    cr_expect(!sr_rpc_reply_canceled(h.replies[1]));
+    cr_assert_eq(sr_rpc_respond(h.replies[1], 0, "ok", 2), 0);
+    WAIT_UNTIL(&e, 3000, o2.calls == 1);
+    cr_expect(o2.calls == 1 && o2.status == 0 && o2.body_len == 2);
+    env_fini(&e);
+}
+
+Test(rpc_loopback, cancel_frame_stops_the_answer_of_a_running_request)
+{
+    cancel_reaches_the_server(5000);
+}
+
+Test(rpc_loopback, deadline_sends_a_cancel_frame_too)
+{
+    cancel_reaches_the_server(150);
 }
