@@ -175,6 +175,11 @@ static int fwd_metrics(struct sr_node *node, struct sr_buf *b)
                                "swimring_rpc_errors_total{kind=\"busy\"} %" PRIu64 "\n"
                                "swimring_rpc_errors_total{kind=\"bad_frame\"} %" PRIu64 "\n",
                             r.timeouts, r.conn_lost, r.not_sent, r.busy, r.frame_errors);
+        rc |= family(b, "swimring_rpc_late_responses_total", "counter",
+                     "RPC answers that came after their call had completed (timed out, "
+                     "cancelled) or that matched no call; dropped.");
+        rc |= sr_buf_printf(b, "swimring_rpc_late_responses_total %" PRIu64 "\n",
+                            r.late_responses);
         rc |= family(b, "swimring_rpc_cancels_total", "counter",
                      "RPC cancel frames: out for written calls given up here (cancelled or "
                      "timed out), in for requests their caller gave up.");

@@ -651,6 +651,41 @@ Test(node_backup, replica_serves_only_reads_of_keys_it_holds)
     world_down(&w);
 }
 
+/* An answer that crosses its cancel on the wire arrives late: dropped and
+ * counted in the entry's /metrics. */
+static bool late_came(struct world *w, void *ud)
+{
+    (void)ud;
+    return late(w, 0) > 0;
+}
+
+Test(node_backup, late_answer_is_counted_in_metrics)
+{
+    struct world w;
+    char key[32];
+    world_up(&w, true, 0);
+    key_with(&w, 2, 1, key, sizeof key);
+    w.hold = 1u << 2;
+    struct sr_rpc_call_args a = {.service = "t", .endpoint = "read", .key = key,
+                                 .key_len = strlen(key), .timeout_ms = 3000, .hops = 1,
+                                 .flags = SR_RPC_IDEMPOTENT};
+    struct raw r = {0};
+    uint64_t id;
+    int one = 1;
+    cr_assert_eq(sr_rpc_call(w.n[0]->rpc, self(&w, 2), &a, on_raw, &r, &id), 0);
+    run_until(&w, held_n, &one, 5);
+    cr_expect(metrics_have(&w, 0, "swimring_rpc_late_responses_total 0"));
+    /* cancel, and answer before the loop lets the owner read the cancel */
+    cr_assert_eq(sr_rpc_cancel(w.n[0]->rpc, id), 0);
+    release(&w, 0, "owner");
+    run_until(&w, late_came, NULL, 5);
+    cr_expect(r.ran);
+    cr_expect_eq(r.status, SR_ECANCELED);
+    cr_expect_eq(late(&w, 0), 1);
+    cr_expect(metrics_have(&w, 0, "swimring_rpc_late_responses_total 1"));
+    world_down(&w);
+}
+
 /* ---- the delay -------------------------------------------------------------------------- */
 
 Test(node_backup, latency_buckets_and_quantiles)
