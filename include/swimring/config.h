@@ -81,6 +81,8 @@ SR_API const char *sr_cfg_type_name(enum sr_cfg_type t);
 
 /* The "node" section, owned by lib/core. */
 enum sr_node_log_level { SR_NODE_LOG_DEBUG, SR_NODE_LOG_INFO, SR_NODE_LOG_WARN, SR_NODE_LOG_ERROR };
+/* node.wire: how membership is spoken (docs/ringpop.md). */
+enum sr_node_wire { SR_NODE_WIRE_NATIVE, SR_NODE_WIRE_RINGPOP };
 
 struct sr_node_cfg {
     char name[64];
@@ -88,6 +90,7 @@ struct sr_node_cfg {
     char http[SR_CFG_ADDR_MAX];
     struct sr_cfg_addr_list seeds;
     int log_level;        /* enum sr_node_log_level */
+    int wire;             /* enum sr_node_wire */
     char log_file[256];
     char services[128];   /* "presence,geo" for ringd; "" = none */
 };

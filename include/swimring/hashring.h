@@ -5,6 +5,8 @@
  *   - a member with address A and P points contributes the points
  *     fingerprint32(A + decimal(i)) for i = 0 .. P-1 ("127.0.0.1:30000",
  *     "127.0.0.1:30001", ...); P = points_per_member x weight, rounded;
+ *     a change may give a point key K to hash instead of A (ringpop-go's
+ *     identity: K = "identity#"), the member is still named A;
  *   - a key k hashes to h = fingerprint32(k); its owner is the member of the
  *     first point clockwise whose hash is >= h, wrapping to the smallest;
  *   - points with equal hashes are ordered by address (bytewise), so ties
@@ -73,10 +75,15 @@ enum sr_ring_op {
     SR_RING_REMOVE = 2, /* take it off */
 };
 
+/* Initialise with a designated initialiser (unset fields zero). */
 struct sr_ring_change {
     enum sr_ring_op op;
     const char *address; /* NUL-terminated, 1..SR_RING_ADDR_MAX bytes */
     double weight;       /* ADD only: 0 means 1.0; points = round(R x w), >= 1 */
+    const char *point_key; /* ADD only: NULL = points hash address + decimal(i);
+                            * else point_key + decimal(i) (ringpop-go places a
+                            * member with identity I as "I#0", "I#1", ...);
+                            * lookups still return the address */
 };
 
 /* One moved range: keys with hash in [start, end] went from old_owner to

@@ -104,6 +104,12 @@ struct sr_node_config {
         uint32_t backup_after_ms;   /* backup read after this long; 0 = observed p95 */
         bool backup_reads;          /* send idempotent reads to a replica when slow */
     } state;
+    struct {                        /* "ringpop": node.wire ringpop only (docs/ringpop.md) */
+        char identity[SR_SWIM_LABEL_MAX]; /* "" = none; else placed on the ring as "identity#" */
+        uint32_t suspect_ms;        /* suspect -> faulty */
+        uint32_t faulty_ms;         /* faulty kept before it becomes a tombstone */
+        uint32_t tombstone_ms;      /* tombstone kept before it is forgotten */
+    } ringpop;
     char swim_profile[16];          /* "lan" or "local": base of the swim section */
 };
 

@@ -41,6 +41,9 @@
 struct sr_ringfeed_cfg {
     bool suspect_on_ring;     /* default true */
     const char *weight_label; /* default SR_RINGFEED_LABEL_DEFAULT; NULL = all weights 1 */
+    const char *identity_label; /* default NULL; "__identity" for ringpop: a member
+                                 * with that label's value I gets the points of
+                                 * "I#" (ringpop-go), else of its address */
 };
 
 SR_API void sr_ringfeed_cfg_default(struct sr_ringfeed_cfg *cfg);

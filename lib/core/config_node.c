@@ -6,6 +6,7 @@
     {k, t, offsetof(struct sr_node_cfg, m), sizeof(((struct sr_node_cfg *)0)->m), lo, hi, d, doc, NULL}
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const wires[] = {"native", "ringpop", NULL};
 
 static const struct sr_cfg_field node_fields[] = {
     F("name", SR_CFG_STRING, name, 0, 0, "", "node name (empty: use the listen address)"),
@@ -15,6 +16,9 @@ static const struct sr_cfg_field node_fields[] = {
       "addresses to join through; optional, but if given at least one"),
     {"log.level", SR_CFG_ENUM, offsetof(struct sr_node_cfg, log_level), sizeof(int), 0, 0, "info",
      "least severe level logged", log_levels},
+    {"wire", SR_CFG_ENUM, offsetof(struct sr_node_cfg, wire), sizeof(int), 0, 0, "native",
+     "membership wire: native (msgpack over UDP) or ringpop (TChannel + JSON over TCP, "
+     "joins ringpop-go/ringpop-node clusters; docs/ringpop.md)", wires},
     F("log.file", SR_CFG_STRING, log_file, 0, 0, "-", "log file path (\"-\" = stderr)"),
     F("services", SR_CFG_STRING, services, 0, 0, "",
       "services a multi-service daemon (ringd) runs, comma-separated; --services overrides"),

@@ -25,6 +25,9 @@ static int validate(const struct sr_ring_change *c)
         return 0;
     if (c->op != SR_RING_ADD)
         return SR_EINVAL;
+    if (c->point_key != NULL &&
+        (c->point_key[0] == '\0' || strnlen(c->point_key, SR_RING_ADDR_MAX + 1) > SR_RING_ADDR_MAX))
+        return SR_EINVAL;
     if (!isfinite(c->weight) || c->weight < 0 || c->weight > SR_RING_WEIGHT_MAX)
         return SR_EINVAL;
     return 0;
@@ -104,11 +107,13 @@ static void gen_points(struct sr_ring *ring, uint32_t slot, size_t *nnew)
 {
     const struct ring_member *m = &ring->members[slot];
     char buf[SR_RING_ADDR_MAX + 12];
-    memcpy(buf, m->addr, m->addr_len);
+    const char *base = m->pkey ? m->pkey : m->addr;
+    size_t blen = strlen(base);
+    memcpy(buf, base, blen);
     for (uint32_t i = 0; i < m->npoints; i++) {
-        int n = snprintf(buf + m->addr_len, 12, "%u", i);
+        int n = snprintf(buf + blen, 12, "%u", i);
         ring->newpts[*nnew].hash =
-            sr_farmhash_fingerprint32(buf, m->addr_len + (size_t)n);
+            sr_farmhash_fingerprint32(buf, blen + (size_t)n);
         ring->newpts[*nnew].owner = slot;
         (*nnew)++;
     }
@@ -121,6 +126,8 @@ static void do_add(struct sr_ring *ring, const struct sr_ring_change *c,
     struct ring_member *m = &ring->members[slot];
     m->addr = addr;
     m->addr_len = (uint32_t)strlen(addr);
+    /* the point key, if any, follows the address in the same allocation */
+    m->pkey = c->point_key ? addr + m->addr_len + 1 : NULL;
     m->weight = norm_weight(c->weight);
     m->npoints = points_for(ring, m->weight);
     m->owned = 0;
@@ -311,6 +318,26 @@ static void free_dups(char **dups, size_t n)
     free(dups);
 }
 
+/* "address\0point_key\0" (or just the address) in one allocation. */
+static char *dup_names(const struct sr_ring_change *c)
+{
+    size_t a = strlen(c->address), k = c->point_key ? strlen(c->point_key) : 0;
+    char *d = malloc(a + 1 + k + 1);
+    if (d == NULL)
+        return NULL;
+    memcpy(d, c->address, a + 1);
+    if (c->point_key)
+        memcpy(d + a + 1, c->point_key, k + 1);
+    return d;
+}
+
+static bool same_pkey(const struct ring_member *m, const char *pkey)
+{
+    if (m->pkey == NULL || pkey == NULL)
+        return m->pkey == pkey;
+    return strcmp(m->pkey, pkey) == 0;
+}
+
 /* Validate, copy add addresses, and size the batch. */
 static int prepare(struct sr_ring *ring, const struct sr_ring_change *c,
                    size_t n, char ***dups_out)
@@ -330,8 +357,7 @@ static int prepare(struct sr_ring *ring, const struct sr_ring_change *c,
     if (dups == NULL)
         return SR_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (c[i].op == SR_RING_ADD &&
-            (dups[i] = strdup(c[i].address)) == NULL) {
+        if (c[i].op == SR_RING_ADD && (dups[i] = dup_names(&c[i])) == NULL) {
             free_dups(dups, n);
             return SR_ENOMEM;
         }
@@ -361,7 +387,7 @@ static void apply_members(struct sr_ring *ring, const struct sr_ring_change *c,
         }
         if (found) {
             const struct ring_member *m = &ring->members[ring->by_addr[pos]];
-            if (m->weight == norm_weight(c[i].weight))
+            if (m->weight == norm_weight(c[i].weight) && same_pkey(m, c[i].point_key))
                 continue;
             do_remove(ring, pos, ntouched);
         }

@@ -18,6 +18,7 @@ enum ring_slot_state {
 
 struct ring_member {
     char *addr;
+    char *pkey;     /* points hash pkey + i instead of addr + i; NULL = addr */
     uint32_t addr_len;
     uint32_t npoints;
     double weight;

@@ -7,6 +7,7 @@
 #include "swimring/error.h"
 #include "node_admin.h"
 #include "node_fwd.h"
+#include "node_ringpop.h"
 #include "node_settings.h"
 #include "node_state.h"
 
@@ -95,7 +96,8 @@ struct sr_node *sr_node_new(struct event_base *base, const struct sr_node_config
         return NULL;
     }
     char sec[400]; /* the TLS section and the admin token rule (node_tls.c) */
-    if (node_tls_check_config(cfg, sec, sizeof sec) < 0) {
+    if (node_tls_check_config(cfg, sec, sizeof sec) < 0 ||
+        node_ringpop_check_config(cfg, sec, sizeof sec) < 0) {
         node_fail(err, SR_ECONFIG, msg, msglen, "config");
         if (msg && msglen)
             snprintf(msg, msglen, "%s", sec);
@@ -116,6 +118,10 @@ struct sr_node *sr_node_new(struct event_base *base, const struct sr_node_config
     struct sr_ringfeed_cfg fc;
     sr_ringfeed_cfg_default(&fc);
     fc.suspect_on_ring = cfg->ring.suspect_on_ring;
+    if (cfg->node.wire == SR_NODE_WIRE_RINGPOP) { /* place members as ringpop does */
+        fc.identity_label = "__identity";
+        fc.weight_label = NULL;
+    }
     int e = 0;
     if (!node->base || node_make_log(node, err, msg, msglen) < 0 ||
         !(node->ring = sr_ring_new(&rc, &e)) || !(node->feed = sr_ringfeed_new(node->ring, &fc, &e)) ||

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include "swimring/error.h"
 #include "node_admin.h"
+#include "node_ringpop.h"
 
 #ifndef SWIMRING_VERSION
 #define SWIMRING_VERSION "0.1.0"
@@ -156,7 +157,8 @@ json_t *node_admin_stats(struct sr_node *node)
     if (!j || !node->swim)
         return j;
     const struct sr_swim_stats *c = sr_swim_stats(node->swim);
-    const struct sr_swim_udp_stats *d = sr_swim_udp_stats(node->udp);
+    static const struct sr_swim_udp_stats none; /* ringpop wire: no UDP driver */
+    const struct sr_swim_udp_stats *d = node->udp ? sr_swim_udp_stats(node->udp) : &none;
     STAT(j, c, packets_in); STAT(j, c, packets_out); STAT(j, c, bytes_in); STAT(j, c, bytes_out);
     STAT(j, c, pings_sent); STAT(j, c, ping_reqs_sent); STAT(j, c, acks_sent);
     STAT(j, c, nacks_sent); STAT(j, c, drop_truncated); STAT(j, c, drop_version);
@@ -170,5 +172,6 @@ json_t *node_admin_stats(struct sr_node *node)
     json_object_set_new(j, "full_syncs_rpc", json_integer((json_int_t)node->st.full_syncs_rpc));
     node_gossip_stats_json(node, j);
     node_tls_stats_json(node, j);
+    node_ringpop_stats_json(node, j);
     return j;
 }

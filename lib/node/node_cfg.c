@@ -1,5 +1,6 @@
 /* The node's configuration: the "node" and "swim" sections of the layers
- * below, plus "ring", "forward", "limits", "admin" and "state" owned here.
+ * below, plus "ring", "forward", "limits", "admin", "state", "tls" and "ringpop"
+ * owned here.
  * Every default of these lives in the tables below and nowhere else. */
 #include <stddef.h>
 #include <stdio.h>
@@ -95,6 +96,18 @@ static const struct sr_cfg_field state_fields[] = {
       "backup requests for idempotent reads of services with replicas >= 2"),
 };
 
+static const struct sr_cfg_field ringpop_fields[] = {
+    F("identity", SR_CFG_STRING, ringpop.identity, 0, 0, "",
+      "ringpop identity label (__identity): the ring places this node as \"identity#i\" "
+      "like ringpop-go (empty: by its address)"),
+    F("suspect_ms", MS, ringpop.suspect_ms, 100, 3600000, "5s",
+      "suspect -> faulty (ringpop's fixed suspect period)"),
+    F("faulty_ms", MS, ringpop.faulty_ms, 100, 864000000, "24h",
+      "a faulty member is kept this long, then becomes a tombstone"),
+    F("tombstone_ms", MS, ringpop.tombstone_ms, 100, 864000000, "60s",
+      "a tombstone is kept this long, then forgotten"),
+};
+
 #define SEC(name, f, base) \
     (struct sr_cfg_section){name, f, sizeof f / sizeof f[0], base}
 
@@ -110,6 +123,7 @@ size_t sr_node_config_sections(struct sr_node_config *cfg, struct sr_cfg_section
         SEC("admin", admin_fields, cfg),
         SEC("state", state_fields, cfg),
         SEC("tls", tls_fields, cfg),
+        SEC("ringpop", ringpop_fields, cfg),
     };
     size_t n = sizeof all / sizeof all[0];
     for (size_t i = 0; i < n && i < cap; i++)

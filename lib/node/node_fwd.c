@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include "swimring/error.h"
 #include "node_fwd.h"
+#include "node_ringpop.h"
 #include "node_state.h"
 
 #define PAUSE_MS 20u           /* first pause after busy / not-owner */
@@ -103,6 +104,7 @@ void node_call_done(struct node_call *c, int status, const uint8_t *body, size_t
         c->local = NULL;
     }
     node_backup_stop(c);
+    node_ringpop_call_done(c);
     node_fwd_count(node, c, status);
     if (c->cb)
         c->cb(c->ud, &r);
@@ -139,7 +141,7 @@ static void call_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 /* Wait before the next try: until the ring changes (ring = true) or a short
  * pause, never past the deadline. Gives up when out of tries or time. */
-static void call_retry(struct node_call *c, int why, bool ring)
+void node_call_retry(struct node_call *c, int why, bool ring)
 {
     struct sr_node *node = c->node;
     uint32_t left = node_call_left_ms(c);
@@ -171,11 +173,11 @@ static void call_rpc_done(void *ud, const struct sr_rpc_result *res)
     }
     bool idem = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) != 0;
     if (res->remote) /* not owner, or busy: the peer did not run it */
-        call_retry(c, st, false);
+        node_call_retry(c, st, false);
     else if (st == SR_EUNREACH)
-        call_retry(c, st, true);   /* the owner is gone: wait for the ring */
+        node_call_retry(c, st, true);   /* the owner is gone: wait for the ring */
     else if (st == SR_ECONNLOST && idem)
-        call_retry(c, st, false);  /* redial after a pause; a dead owner then says unreachable */
+        node_call_retry(c, st, false);  /* redial after a pause; a dead owner then says unreachable */
     else
         node_call_done(c, st, NULL, 0, NULL); /* timed out, or maybe ran and not idempotent */
 }
@@ -189,6 +191,8 @@ static void call_forward(struct node_call *c, const char *owner)
         .timeout_ms = node_call_left_ms(c), .hops = c->hops + 1,
         .flags = (c->ep->def->flags & SR_ENDPOINT_IDEMPOTENT) ? SR_RPC_IDEMPOTENT : 0,
         .rid = c->rid_len ? c->rid : NULL, .rid_len = c->rid_len};
+    if (node_ringpop_forward(c, owner))
+        return; /* a ringpop member: /proxy/req */
     snprintf(c->target, sizeof(c->target), "%s", owner);
     c->forwarded = true;
     int rc = sr_rpc_call(node->rpc, owner, &a, call_rpc_done, c, &c->rpc_id);
@@ -197,7 +201,7 @@ static void call_forward(struct node_call *c, const char *owner)
         return;
     }
     if (rc == SR_EFULL) /* too much queued to that peer: shed */
-        call_retry(c, SR_EBUSY, false);
+        node_call_retry(c, SR_EBUSY, false);
     else
         node_call_done(c, rc, NULL, 0, NULL);
 }
@@ -234,13 +238,13 @@ static void call_try(struct node_call *c)
     c->tries++;
     const char *owner = sr_ring_lookup(node->ring, c->key, c->key_len);
     if (!owner)
-        call_retry(c, SR_EUNREACH, true); /* an empty ring: wait for members */
+        node_call_retry(c, SR_EUNREACH, true); /* an empty ring: wait for members */
     else if (strcmp(owner, node->self) == 0)
         call_local(c);
     else if (c->hops >= node->cfg.forward.max_hops)
         node_call_done(c, SR_ENOTOWNER, NULL, 0, NULL);
     else if (node_fault_drop(node, owner))
-        call_retry(c, SR_EUNREACH, true); /* injected: as if unreachable */
+        node_call_retry(c, SR_EUNREACH, true); /* injected: as if unreachable */
     else if (!c->delayed && node_fault_delay_ms(node, owner)) {
         uint32_t ms = node_fault_delay_ms(node, owner); /* injected delay, then this try */
         c->delayed = true;

@@ -35,6 +35,7 @@ struct node_call {
     char bk_target[SR_SWIM_ADDR_MAX];
     size_t rid_len;
     uint8_t rid[SR_RPC_RID_MAX]; /* client request id */
+    struct node_rp_ticket *rp_ticket; /* a /proxy/req out (node_ringpop.c), or NULL */
     struct node_call *prev, *next;
 };
 
@@ -63,6 +64,10 @@ void node_call_done(struct node_call *c, int status, const uint8_t *body, size_t
                     const char *served_by);
 /* Free a completed call once no RPC of it is out any more. */
 void node_call_release(struct node_call *c);
+/* Wait before the next try: until the ring changes (ring) or a short pause,
+ * never past the deadline; completes the call with `why` when out of tries
+ * or time. */
+void node_call_retry(struct node_call *c, int why, bool ring);
 /* Milliseconds left before the call's deadline, rounded up (0: passed). */
 uint32_t node_call_left_ms(const struct node_call *c);
 

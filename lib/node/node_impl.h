@@ -98,12 +98,22 @@ struct node_stats {
     uint64_t full_syncs_rpc;    /* full syncs done over RPC */
 };
 
+/* node.wire ringpop counters (node_ringpop.c). */
+struct node_rp_stats {
+    uint64_t proxied, proxied_ok, proxied_retry, proxied_failed; /* /proxy/req sent */
+    uint64_t in_requests, in_checksum_differs, in_refused, in_served, in_failed; /* received */
+};
+
+struct sr_ringpop;
+
 struct sr_node {
     struct event_base *base;
     bool own_base;
     struct sr_node_config cfg;
     struct sr_log *log;
     struct sr_swim_udp *udp;      /* membership driver; NULL before start */
+    struct sr_ringpop *rp;        /* ... or this one with node.wire ringpop */
+    struct node_rp_stats rps;
     struct sr_swim *swim;         /* its core */
     struct sr_ring *ring;
     struct sr_ringfeed *feed;

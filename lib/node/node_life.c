@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include "swimring/error.h"
 #include "node_admin.h"
+#include "node_ringpop.h"
 #include "node_settings.h"
 #include "node_state.h"
 
@@ -26,14 +27,41 @@ static int node_start_rpc(struct sr_node *node, char *msg, size_t msglen)
         return start_fail(msg, msglen, err, "rpc", "");
     if ((err = node_tls_start(node, msg, msglen)) < 0)
         return err;
-    if ((err = sr_rpc_listen(node->rpc, node->cfg.node.listen)) < 0)
+    /* ringpop wire: lib/ringpop owns node.listen and hands our RPC
+     * connections over (node_ringpop.c) */
+    if (node->cfg.node.wire != SR_NODE_WIRE_RINGPOP &&
+        (err = sr_rpc_listen(node->rpc, node->cfg.node.listen)) < 0)
         return start_fail(msg, msglen, err, "cannot listen (TCP) on", node->cfg.node.listen);
     return node_sync_register(node);
+}
+
+/* Labels every member of ours carries, whatever the wire. */
+static int node_set_labels(struct sr_node *node, char *msg, size_t msglen)
+{
+    /* Tools (ringctl checksums) reach every member's admin through this. */
+    if (strlen(node_admin_addr(node)) < SR_SWIM_LABEL_MAX)
+        (void)sr_swim_set_label(node->swim, "admin", node_admin_addr(node));
+    for (size_t i = 0; i < node->nlabels; i++) {
+        int err = sr_swim_set_label(node->swim, node->labels[i].key, node->labels[i].value);
+        if (err < 0)
+            return start_fail(msg, msglen, err, "label", node->labels[i].key);
+    }
+    return 0;
+}
+
+static int node_start_ringpop_wire(struct sr_node *node, char *msg, size_t msglen)
+{
+    int err = node_ringpop_start(node, msg, msglen);
+    if (err < 0 || (err = node_set_labels(node, msg, msglen)) < 0)
+        return err;
+    return sr_ringfeed_resync(node->feed, node->swim) < 0 ? SR_ENOMEM : 0;
 }
 
 static int node_start_swim(struct sr_node *node, char *msg, size_t msglen)
 {
     const struct sr_node_cfg *c = &node->cfg.node;
+    if (c->wire == SR_NODE_WIRE_RINGPOP)
+        return node_start_ringpop_wire(node, msg, msglen);
     struct sr_swim_udp_opts o = {.external_sync = node_full_sync, .external_sync_ud = node,
                                  .gossip = node->gossip};
     int err = 0;
@@ -45,12 +73,8 @@ static int node_start_swim(struct sr_node *node, char *msg, size_t msglen)
     snprintf(node->self, sizeof(node->self), "%s", sr_swim_self(node->swim));
     sr_swim_udp_set_event_cb(node->udp, node_on_swim_event, node);
     sr_swim_udp_set_filter(node->udp, node_fault_filter, node);
-    /* Tools (ringctl checksums) reach every member's admin through this. */
-    if (strlen(node_admin_addr(node)) < SR_SWIM_LABEL_MAX)
-        (void)sr_swim_set_label(node->swim, "admin", node_admin_addr(node));
-    for (size_t i = 0; i < node->nlabels; i++)
-        if ((err = sr_swim_set_label(node->swim, node->labels[i].key, node->labels[i].value)) < 0)
-            return start_fail(msg, msglen, err, "label", node->labels[i].key);
+    if ((err = node_set_labels(node, msg, msglen)) < 0)
+        return err;
     if ((err = sr_swim_start(node->swim)) < 0)
         return start_fail(msg, msglen, err, "swim start", c->listen);
     const char *seeds[SR_CFG_ADDR_LIST_MAX];
@@ -164,6 +188,7 @@ void sr_node_delete(struct sr_node *node)
     node_stop_fwd(node);
     sr_swim_udp_delete(node->udp);
     node->udp = NULL;
+    node_ringpop_delete(node);
     node->swim = NULL;
     node_gossip_delete(node);
     sr_rpc_delete(node->rpc);

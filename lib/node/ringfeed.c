@@ -1,6 +1,7 @@
 /* Membership events -> batched ring changes (see swimring/ringfeed.h). */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "swimring/error.h"
@@ -10,6 +11,7 @@ struct feed_change {
     enum sr_ring_op op;
     double weight;
     char addr[SR_SWIM_ADDR_MAX];
+    char pkey[SR_SWIM_LABEL_MAX + 1]; /* "identity#", or "" */
 };
 
 struct sr_ringfeed {
@@ -17,6 +19,7 @@ struct sr_ringfeed {
     bool suspect_on_ring;
     char weight_label[SR_SWIM_LABEL_MAX];
     bool use_weight;
+    char identity_label[SR_SWIM_LABEL_MAX]; /* "" = none */
     struct feed_change *q;
     size_t n, cap;
     struct sr_ring_change *batch; /* scratch for sr_ring_apply, cap entries */
@@ -27,6 +30,7 @@ void sr_ringfeed_cfg_default(struct sr_ringfeed_cfg *cfg)
 {
     cfg->suspect_on_ring = true;
     cfg->weight_label = SR_RINGFEED_LABEL_DEFAULT;
+    cfg->identity_label = NULL;
 }
 
 struct sr_ringfeed *sr_ringfeed_new(struct sr_ring *ring, const struct sr_ringfeed_cfg *cfg,
@@ -37,7 +41,8 @@ struct sr_ringfeed *sr_ringfeed_new(struct sr_ring *ring, const struct sr_ringfe
         sr_ringfeed_cfg_default(&def);
         cfg = &def;
     }
-    if (!ring || (cfg->weight_label && strlen(cfg->weight_label) >= SR_SWIM_LABEL_MAX)) {
+    if (!ring || (cfg->weight_label && strlen(cfg->weight_label) >= SR_SWIM_LABEL_MAX) ||
+        (cfg->identity_label && strlen(cfg->identity_label) >= SR_SWIM_LABEL_MAX)) {
         if (err)
             *err = SR_EINVAL;
         return NULL;
@@ -54,6 +59,8 @@ struct sr_ringfeed *sr_ringfeed_new(struct sr_ring *ring, const struct sr_ringfe
         f->use_weight = true;
         strcpy(f->weight_label, cfg->weight_label);
     }
+    if (cfg->identity_label)
+        strcpy(f->identity_label, cfg->identity_label);
     return f;
 }
 
@@ -81,7 +88,8 @@ static int feed_grow(struct sr_ringfeed *f)
     return 0;
 }
 
-static int feed_push(struct sr_ringfeed *f, enum sr_ring_op op, const char *addr, double weight)
+static int feed_push(struct sr_ringfeed *f, enum sr_ring_op op, const char *addr, double weight,
+                     const char *pkey)
 {
     size_t len = strlen(addr);
     if (len == 0 || len >= SR_SWIM_ADDR_MAX)
@@ -95,6 +103,7 @@ static int feed_push(struct sr_ringfeed *f, enum sr_ring_op op, const char *addr
     c->op = op;
     c->weight = weight;
     memcpy(c->addr, addr, len + 1);
+    snprintf(c->pkey, sizeof(c->pkey), "%s", pkey ? pkey : "");
     f->st.queued++;
     return 0;
 }
@@ -120,6 +129,24 @@ static double feed_weight(struct sr_ringfeed *f, const struct sr_swim_member_inf
     return 1.0;
 }
 
+/* ringpop-go: a member with an identity label I is placed as "I#" + i. */
+static const char *feed_pkey(const struct sr_ringfeed *f, const struct sr_swim_member_info *m,
+                             char *buf, size_t len)
+{
+    for (size_t i = 0; f->identity_label[0] && i < m->nlabels; i++)
+        if (strcmp(m->labels[i].key, f->identity_label) == 0 && m->labels[i].value[0]) {
+            snprintf(buf, len, "%s#", m->labels[i].value);
+            return buf;
+        }
+    return NULL;
+}
+
+static int feed_add(struct sr_ringfeed *f, const struct sr_swim_member_info *m)
+{
+    char pk[SR_SWIM_LABEL_MAX + 1];
+    return feed_push(f, SR_RING_ADD, m->addr, feed_weight(f, m), feed_pkey(f, m, pk, sizeof pk));
+}
+
 static bool feed_on_ring(const struct sr_ringfeed *f, enum sr_swim_status st)
 {
     return st == SR_SWIM_ALIVE || (st == SR_SWIM_SUSPECT && f->suspect_on_ring);
@@ -139,12 +166,12 @@ int sr_ringfeed_event(struct sr_ringfeed *f, const struct sr_swim_event *ev)
         /* The member's current status decides; for LABELS an add with an
          * unchanged weight is a no-op in the ring. */
         if (feed_on_ring(f, m->status))
-            return feed_push(f, SR_RING_ADD, m->addr, feed_weight(f, m));
-        return feed_push(f, SR_RING_REMOVE, m->addr, 0);
+            return feed_add(f, m);
+        return feed_push(f, SR_RING_REMOVE, m->addr, 0, NULL);
     case SR_SWIM_EV_FAULTY:
     case SR_SWIM_EV_LEFT:
     case SR_SWIM_EV_REMOVED:
-        return feed_push(f, SR_RING_REMOVE, m->addr, 0);
+        return feed_push(f, SR_RING_REMOVE, m->addr, 0, NULL);
     default:
         return 0;
     }
@@ -155,7 +182,8 @@ int sr_ringfeed_flush(struct sr_ringfeed *f)
     if (f->n == 0)
         return 0;
     for (size_t i = 0; i < f->n; i++)
-        f->batch[i] = (struct sr_ring_change){f->q[i].op, f->q[i].addr, f->q[i].weight};
+        f->batch[i] = (struct sr_ring_change){f->q[i].op, f->q[i].addr, f->q[i].weight,
+                                              f->q[i].pkey[0] ? f->q[i].pkey : NULL};
     int rc = sr_ring_apply(f->ring, f->batch, f->n);
     f->n = 0;
     if (rc < 0) {
@@ -183,7 +211,7 @@ static void resync_member(void *ud, const struct sr_swim_member_info *m)
 {
     struct resync_ctx *c = ud;
     if (c->err == 0 && feed_on_ring(c->f, m->status))
-        c->err = feed_push(c->f, SR_RING_ADD, m->addr, feed_weight(c->f, m));
+        c->err = feed_add(c->f, m);
 }
 
 int sr_ringfeed_resync(struct sr_ringfeed *f, const struct sr_swim *swim)
@@ -197,7 +225,7 @@ int sr_ringfeed_resync(struct sr_ringfeed *f, const struct sr_swim *swim)
         struct sr_swim_member_info m;
         if (sr_swim_member(swim, addr, &m) == 0 && feed_on_ring(f, m.status))
             continue;
-        int rc = feed_push(f, SR_RING_REMOVE, addr, 0);
+        int rc = feed_push(f, SR_RING_REMOVE, addr, 0, NULL);
         if (rc < 0) {
             f->n = 0;
             return rc;

@@ -142,6 +142,8 @@ static void vt_event(void *ctx, const struct sr_swim_event *ev)
         ring_drop(rp, ev->member->addr);
     else
         ring_sync(rp, ev->member);
+    if (rp->ev_cb)
+        rp->ev_cb(rp->ev_ud, ev);
 }
 
 /* The changes of a decoded datagram as a JSON array. */
@@ -377,6 +379,8 @@ void rp_on_response(struct rp_call *k, struct sr_tch_call *res)
         feed(rp, k->peer, SR_SWIM_MSG_GOSSIP, 0, changes, NULL);
         rp_heal_step_done(rp, false);
         break;
+    case RP_K_PROXY: /* answered in rp_proxy.c, never here */
+        break;
     }
     json_decref(b);
 }
@@ -394,6 +398,8 @@ void rp_on_call_failed(struct rp_call *k)
         rp_heal_step_done(rp, k->kind == RP_K_HEAL_JOIN);
     if (k->kind == RP_K_EVICT && rp->evict_pending > 0 && --rp->evict_pending == 0)
         event_active(rp->evict_ev, EV_TIMEOUT, 0); /* done: finish from the loop */
+    if (k->kind == RP_K_PROXY)
+        rp_proxy_on_failed(k);
 }
 
 /* ---- self-eviction ------------------------------------------------------- */
@@ -468,6 +474,7 @@ int sr_ringpop_self_evict(struct sr_ringpop *rp, sr_ringpop_done_f done, void *u
 void rp_conn_gone(struct sr_ringpop *rp, struct rp_conn *c)
 {
     rp_heal_conn_gone(rp, c);
+    rp_proxy_conn_gone(rp, c);
     for (int i = 0; i < RP_INBOUND_MAX; i++)
         if (rp->inbound[i].conn == c)
             rp->inbound[i].used = false;
@@ -607,6 +614,10 @@ void rp_on_request(struct rp_conn *c, struct sr_tch_call *call)
     size_t n = call->arg[0].len < sizeof(ep) - 1 ? call->arg[0].len : sizeof(ep) - 1;
     memcpy(ep, call->arg[0].data, n);
     ep[n] = '\0';
+    if (strcmp(ep, "/proxy/req") == 0) { /* arg2 a JSON head, arg3 raw bytes */
+        rp_proxy_serve(c, call);
+        return;
+    }
     json_t *b = parse_body(call);
     if (b != NULL && !json_is_object(b)) {
         json_decref(b);
@@ -721,6 +732,8 @@ void sr_ringpop_delete(struct sr_ringpop *rp)
     if (rp == NULL)
         return;
     rp_conns_close(rp);
+    rp_proxy_close(rp);
+    free(rp->natives);
     if (rp->swim)
         sr_swim_delete(rp->swim);
     if (rp->ring)
@@ -746,4 +759,44 @@ struct sr_swim *sr_ringpop_swim(struct sr_ringpop *rp) { return rp->swim; }
 const char *sr_ringpop_lookup(struct sr_ringpop *rp, const void *key, size_t len)
 {
     return rp_ring_addr(rp, sr_ring_lookup(rp->ring, key, len));
+}
+
+void sr_ringpop_set_event_cb(struct sr_ringpop *rp, sr_ringpop_event_f fn, void *ud)
+{
+    rp->ev_cb = fn;
+    rp->ev_ud = ud;
+}
+
+void rp_note_process(struct sr_ringpop *rp, const char *addr, const char *process, size_t len)
+{
+    bool native = process && len >= 8 && memcmp(process, "swimring", 8) == 0;
+    for (size_t i = 0; i < rp->nnatives; i++)
+        if (strcmp(rp->natives[i].addr, addr) == 0) {
+            rp->natives[i].native = native; /* a restart may bring another program */
+            return;
+        }
+    if (rp->nnatives == rp->capnatives) {
+        size_t cap = rp->capnatives ? rp->capnatives * 2 : 16;
+        struct rp_native *n = realloc(rp->natives, cap * sizeof(*n));
+        if (n == NULL)
+            return; /* unknown stays "not native": the /proxy/req path, still correct */
+        rp->natives = n;
+        rp->capnatives = cap;
+    }
+    struct rp_native *e = &rp->natives[rp->nnatives++];
+    snprintf(e->addr, sizeof(e->addr), "%s", addr);
+    e->native = native;
+}
+
+bool sr_ringpop_peer_native(const struct sr_ringpop *rp, const char *addr)
+{
+    for (size_t i = 0; addr && i < rp->nnatives; i++)
+        if (strcmp(rp->natives[i].addr, addr) == 0)
+            return rp->natives[i].native;
+    return false;
+}
+
+uint32_t sr_ringpop_ring_checksum(const struct sr_ringpop *rp)
+{
+    return sr_ring_checksum(rp->ring);
 }

@@ -7,12 +7,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <event2/buffer.h>
 #include "ringpop/rp_impl.h"
 #include "swimring/error.h"
 
 static const struct sr_tch_kv call_headers[] = {{"as", "raw"}, {"cn", "ringpop"}};
+
+#define SNIFF_BYTES 5
+#define SNIFF_TIMEOUT_MS 10000
+#define SNIFF_RETRY_MS 5
+
+static const char *process_name(const struct sr_ringpop *rp)
+{
+    return rp->cfg.process_name ? rp->cfg.process_name : "swimring-testpop";
+}
 
 static int parse_hostport(const char *hp, struct sockaddr_in *sa)
 {
@@ -65,6 +76,7 @@ static void conn_free(struct rp_conn *c)
                 break;
             }
         k->next = NULL;
+        k->fail_status = rp->closing ? SR_ECANCELED : c->ready ? SR_ECONNLOST : SR_EUNREACH;
         rp_on_call_failed(k);
         if (k->timer)
             event_free(k->timer);
@@ -96,10 +108,15 @@ static void on_init(struct rp_conn *c, const struct sr_tch_frame *f)
         memcpy(c->peer, in.host_port, in.host_port_len);
         c->peer[in.host_port_len] = '\0';
     }
+    /* who runs there decides how our node forwards to it (docs/ringpop.md) */
+    c->native = in.process_name && in.process_name_len >= 8 &&
+                memcmp(in.process_name, "swimring", 8) == 0;
+    if (c->peer[0])
+        rp_note_process(c->rp, c->peer, in.process_name, in.process_name ? in.process_name_len : 0);
     if (f->type == SR_TCH_INIT_REQ && !c->outgoing) {
         struct sr_buf b;
         sr_buf_create(&b, 0);
-        if (sr_tch_init_encode(&b, true, f->id, c->rp->self, "swimring-testpop") == 0)
+        if (sr_tch_init_encode(&b, true, f->id, c->rp->self, process_name(c->rp)) == 0)
             bufferevent_write(c->bev, b.data, b.len);
         sr_buf_destroy(&b);
         c->ready = true;
@@ -150,7 +167,9 @@ static void on_call_frame(struct rp_conn *c, const struct sr_tch_frame *f)
                     break;
                 }
             k->next = NULL;
-            if (call->code == 0)
+            if (k->kind == RP_K_PROXY)
+                rp_proxy_on_response(k, call); /* not ok carries the error body */
+            else if (call->code == 0)
                 rp_on_response(k, call);
             else
                 rp_on_call_failed(k);
@@ -174,6 +193,7 @@ static void on_error_frame(struct rp_conn *c, const struct sr_tch_frame *f)
             break;
         }
     k->next = NULL;
+    k->fail_status = SR_EPROTO;
     rp_on_call_failed(k);
     if (k->timer)
         event_free(k->timer);
@@ -251,7 +271,7 @@ static void on_event(struct bufferevent *bev, short what, void *ud)
     if (what & BEV_EVENT_CONNECTED) {
         struct sr_buf b;
         sr_buf_create(&b, 0);
-        if (sr_tch_init_encode(&b, false, 0, c->rp->self, "swimring-testpop") == 0)
+        if (sr_tch_init_encode(&b, false, 0, c->rp->self, process_name(c->rp)) == 0)
             bufferevent_write(c->bev, b.data, b.len);
         sr_buf_destroy(&b);
         return;
@@ -281,13 +301,113 @@ static struct rp_conn *conn_new(struct sr_ringpop *rp, evutil_socket_t fd, bool 
     return c;
 }
 
+/* ---- one port for TChannel and the node's own RPC -------------------------
+ * Both clients speak first. The first 5 bytes decide:
+ *   TChannel init req: size:2, type 0x01, reserved 0x00, id:4 (ids are
+ *                      small: the top byte is not 0x8X)
+ *   our RPC frame:     length:4, then a msgpack fixmap (0x80..0x8f)
+ *   TLS (our RPC):     0x16 0x03 ... (a handshake record)
+ * so: TChannel iff b[2] == 0x01 && b[3] == 0 && (b[4] & 0xf0) != 0x80 and
+ * not 0x16 0x03; anything else goes to the adopter. */
+bool rp_sniff_is_tchannel(const uint8_t *b)
+{
+    if (b[0] == 0x16 && b[1] == 0x03)
+        return false;
+    return b[2] == SR_TCH_INIT_REQ && b[3] == 0 && (b[4] & 0xf0) != 0x80;
+}
+
+static void sniff_free(struct rp_sniff *s, bool close_fd)
+{
+    struct sr_ringpop *rp = s->rp;
+    for (struct rp_sniff **p = &rp->sniffs; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    if (s->ev)
+        event_free(s->ev);
+    if (close_fd)
+        evutil_closesocket(s->fd);
+    free(s);
+}
+
+static void sniff_wait(struct rp_sniff *s, uint32_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_add(s->ev, &tv);
+}
+
+static void on_sniff(evutil_socket_t fd, short what, void *ud)
+{
+    struct rp_sniff *s = ud;
+    struct sr_ringpop *rp = s->rp;
+    (void)what;
+    uint8_t b[SNIFF_BYTES];
+    ssize_t n = recv(fd, b, sizeof b, MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+        sr_time_mono_us() >= s->deadline) {
+        rp->stats.proxy.sniff_dropped++; /* closed, failed, or silent too long */
+        sniff_free(s, true);
+        return;
+    }
+    if (n < (ssize_t)sizeof b) {
+        /* a partial header: poll again shortly (level-triggered EV_READ
+         * would spin on bytes we leave unread) */
+        event_del(s->ev);
+        event_assign(s->ev, rp->base, fd, EV_TIMEOUT, on_sniff, s);
+        sniff_wait(s, SNIFF_RETRY_MS);
+        return;
+    }
+    if (rp_sniff_is_tchannel(b)) {
+        rp->stats.proxy.sniffed_tchannel++;
+        sniff_free(s, false);
+        if (conn_new(rp, fd, false) == NULL)
+            evutil_closesocket(fd);
+        return;
+    }
+    rp->stats.proxy.sniffed_other++;
+    struct sockaddr_storage sa = s->sa;
+    int salen = s->salen;
+    sniff_free(s, false);
+    rp->cfg.adopt(rp->cfg.adopt_ud, fd, (struct sockaddr *)&sa, salen);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *ud)
 {
-    (void)l, (void)sa, (void)len;
+    (void)l;
     struct sr_ringpop *rp = ud;
-    if (conn_new(rp, fd, false) == NULL)
+    if (rp->cfg.adopt == NULL) {
+        if (conn_new(rp, fd, false) == NULL)
+            evutil_closesocket(fd);
+        return;
+    }
+    struct rp_sniff *s = calloc(1, sizeof(*s));
+    if (s == NULL || len < 0 || (size_t)len > sizeof(s->sa)) {
+        free(s);
         evutil_closesocket(fd);
+        return;
+    }
+    s->rp = rp;
+    s->fd = fd;
+    memcpy(&s->sa, sa, (size_t)len);
+    s->salen = len;
+    s->deadline = sr_time_mono_us() + (sr_time_us)SNIFF_TIMEOUT_MS * 1000;
+    s->ev = event_new(rp->base, fd, EV_READ, on_sniff, s);
+    if (s->ev == NULL) {
+        free(s);
+        evutil_closesocket(fd);
+        return;
+    }
+    s->next = rp->sniffs;
+    rp->sniffs = s;
+    sniff_wait(s, SNIFF_TIMEOUT_MS);
+}
+
+void rp_sniffs_close(struct sr_ringpop *rp)
+{
+    while (rp->sniffs)
+        sniff_free(rp->sniffs, true);
 }
 
 int rp_listen(struct sr_ringpop *rp)
@@ -303,6 +423,8 @@ int rp_listen(struct sr_ringpop *rp)
 
 void rp_conns_close(struct sr_ringpop *rp)
 {
+    rp->closing = true;
+    rp_sniffs_close(rp);
     while (rp->conns)
         conn_free(rp->conns);
     while (rp->calls)
@@ -342,13 +464,14 @@ static void on_call_timeout(evutil_socket_t fd, short what, void *ud)
             break;
         }
     k->next = NULL;
+    k->fail_status = SR_ETIMEDOUT;
     rp_on_call_failed(k);
     event_free(k->timer);
     free(k);
 }
 
-int rp_call(struct sr_ringpop *rp, const char *peer, const char *endpoint, const char *body,
-            enum rp_kind kind, uint64_t seq, const char *target)
+int rp_call_ex(struct sr_ringpop *rp, const char *peer, const struct rp_call_args *a,
+               enum rp_kind kind, uint64_t seq, const char *target, struct rp_call **out)
 {
     struct rp_conn *c = conn_to(rp, peer);
     if (c == NULL)
@@ -361,13 +484,15 @@ int rp_call(struct sr_ringpop *rp, const char *peer, const char *endpoint, const
     k->id = ++rp->next_id;
     k->kind = kind;
     k->seq = seq;
+    k->fail_status = SR_EUNREACH;
     snprintf(k->peer, sizeof(k->peer), "%s", peer);
     snprintf(k->target, sizeof(k->target), "%s", target ? target : "");
+    uint32_t ms = a->timeout_ms ? a->timeout_ms : RP_CALL_TIMEOUT_MS;
     struct sr_tch_call_out o = {
-        .id = k->id, .ttl_ms = RP_CALL_TIMEOUT_MS, .service = "ringpop", .headers = call_headers,
+        .id = k->id, .ttl_ms = ms, .service = "ringpop", .headers = call_headers,
         .nheaders = 2, .csum_type = SR_TCH_CSUM_CRC32C,
-        .arg = {endpoint, "", body ? body : ""},
-        .arg_len = {strlen(endpoint), 0, body ? strlen(body) : 0},
+        .arg = {a->endpoint, a->arg2 ? a->arg2 : "", a->arg3 ? a->arg3 : ""},
+        .arg_len = {strlen(a->endpoint), a->len2, a->len3},
     };
     struct sr_buf b;
     sr_buf_create(&b, 0);
@@ -375,12 +500,14 @@ int rp_call(struct sr_ringpop *rp, const char *peer, const char *endpoint, const
     if (rc == 0) {
         conn_write(c, &b);
         k->timer = evtimer_new(rp->base, on_call_timeout, k);
-        struct timeval tv = {RP_CALL_TIMEOUT_MS / 1000, (RP_CALL_TIMEOUT_MS % 1000) * 1000};
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         if (k->timer)
             evtimer_add(k->timer, &tv);
         k->next = rp->calls;
         rp->calls = k;
         rp->stats.calls_out++;
+        if (out)
+            *out = k;
     } else {
         free(k);
     }
@@ -388,19 +515,32 @@ int rp_call(struct sr_ringpop *rp, const char *peer, const char *endpoint, const
     return rc;
 }
 
-void rp_respond(struct rp_conn *c, uint32_t id, uint8_t code, const char *body)
+int rp_call(struct sr_ringpop *rp, const char *peer, const char *endpoint, const char *body,
+            enum rp_kind kind, uint64_t seq, const char *target)
+{
+    struct rp_call_args a = {endpoint, "", body, 0, body ? strlen(body) : 0, 0};
+    return rp_call_ex(rp, peer, &a, kind, seq, target, NULL);
+}
+
+void rp_respond_raw(struct rp_conn *c, uint32_t id, uint8_t code, const void *arg2, size_t len2,
+                    const void *arg3, size_t len3)
 {
     static const struct sr_tch_kv res_headers[] = {{"as", "raw"}};
     struct sr_tch_call_out o = {
         .is_res = true, .id = id, .code = code, .headers = res_headers, .nheaders = 1,
-        .csum_type = SR_TCH_CSUM_CRC32C, .arg = {"", "", body ? body : ""},
-        .arg_len = {0, 0, body ? strlen(body) : 0},
+        .csum_type = SR_TCH_CSUM_CRC32C, .arg = {"", arg2 ? arg2 : "", arg3 ? arg3 : ""},
+        .arg_len = {0, len2, len3},
     };
     struct sr_buf b;
     sr_buf_create(&b, 0);
     if (sr_tch_call_encode(&b, &o) == 0)
         bufferevent_write(c->bev, b.data, b.len);
     sr_buf_destroy(&b);
+}
+
+void rp_respond(struct rp_conn *c, uint32_t id, uint8_t code, const char *body)
+{
+    rp_respond_raw(c, id, code, "", 0, body, body ? strlen(body) : 0);
 }
 
 void rp_respond_json(struct rp_conn *c, uint32_t id, json_t *body)

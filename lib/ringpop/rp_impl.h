@@ -7,6 +7,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <sys/socket.h>
 #include <jansson.h>
 #include "ringpop/rp_msg.h"
 #include "ringpop/tchannel.h"
@@ -26,13 +27,14 @@ struct rp_conn {
     struct sr_tch_asm as;
     char peer[SR_SWIM_ADDR_MAX];     /* advertised host_port */
     bool outgoing, ready;
+    bool native;                     /* its init named a "swimring..." process */
     struct sr_buf outq;              /* frames queued until init res */
     struct rp_conn *next;
 };
 
 enum rp_kind {
     RP_K_PING, RP_K_GOSSIP, RP_K_PING_REQ, RP_K_JOIN, RP_K_REVERSE_JOIN, RP_K_EVICT,
-    RP_K_HEAL_JOIN, RP_K_HEAL_PING,
+    RP_K_HEAL_JOIN, RP_K_HEAL_PING, RP_K_PROXY,
 };
 
 /* A running /admin/healpartition/disco (rp_heal.c). */
@@ -53,7 +55,35 @@ struct rp_call {
     char peer[SR_SWIM_ADDR_MAX];
     char target[SR_SWIM_ADDR_MAX];
     struct event *timer;
+    int fail_status;                 /* why it failed (SR_EUNREACH unless set) */
+    sr_ringpop_proxy_f proxy_cb;     /* RP_K_PROXY */
+    void *proxy_ud;
     struct rp_call *next;
+};
+
+/* An inbound /proxy/req the handler has not answered yet (rp_proxy.c). */
+struct sr_ringpop_reply {
+    struct sr_ringpop *rp;
+    struct rp_conn *conn;            /* NULL once the caller's connection is gone */
+    uint32_t id;
+    struct sr_ringpop_reply *next;
+};
+
+/* A connection accepted, its first bytes not read yet (rp_conn.c). */
+struct rp_sniff {
+    struct sr_ringpop *rp;
+    int fd;
+    struct sockaddr_storage sa;
+    int salen;
+    struct event *ev;
+    sr_time_us deadline;
+    struct rp_sniff *next;
+};
+
+/* Addresses whose TChannel init named a swimring process. */
+struct rp_native {
+    char addr[SR_SWIM_ADDR_MAX];
+    bool native;
 };
 
 /* An inbound ping-req waiting for the core's ack or nack. */
@@ -77,6 +107,7 @@ struct rp_ringkey {
 struct rp_stats {
     uint64_t frames_in, calls_in, calls_out, bad_frames, bad_bodies, call_errors;
     struct sr_rp_drops drops;
+    struct sr_ringpop_proxy_stats proxy;
 };
 
 struct sr_ringpop {
@@ -100,6 +131,7 @@ struct sr_ringpop {
     uint64_t next_seq;               /* seqs of datagrams we synthesise */
     struct rp_inbound inbound[RP_INBOUND_MAX];
     bool gossip_stopped, started, evicting;
+    bool closing;                    /* in sr_ringpop_delete: calls fail SR_ECANCELED */
     uint32_t evict_pending;
     struct event *evict_ev;
     sr_ringpop_done_f evict_done;
@@ -116,6 +148,14 @@ struct sr_ringpop {
     size_t capups;
     struct rp_heal heal;
     struct rp_stats stats;
+    sr_ringpop_event_f ev_cb;
+    void *ev_ud;
+    sr_ringpop_serve_f serve;
+    void *serve_ud;
+    struct sr_ringpop_reply *replies;
+    struct rp_sniff *sniffs;
+    struct rp_native *natives;
+    size_t nnatives, capnatives;
 };
 
 /* rp_conn.c */
@@ -125,6 +165,23 @@ void rp_conns_close(struct sr_ringpop *rp);
  * rp_on_call_failed). body is JSON text (NULL: empty arg3). */
 int rp_call(struct sr_ringpop *rp, const char *peer, const char *endpoint, const char *body,
             enum rp_kind kind, uint64_t seq, const char *target);
+/* The general form: any arg2/arg3 bytes and a timeout; *out is the call. */
+struct rp_call_args {
+    const char *endpoint;
+    const void *arg2, *arg3;
+    size_t len2, len3;
+    uint32_t timeout_ms;
+};
+int rp_call_ex(struct sr_ringpop *rp, const char *peer, const struct rp_call_args *a,
+               enum rp_kind kind, uint64_t seq, const char *target, struct rp_call **out);
+/* Answer an inbound call with raw arg2/arg3 (code 0 ok, 1 not ok). */
+void rp_respond_raw(struct rp_conn *c, uint32_t id, uint8_t code, const void *arg2, size_t len2,
+                    const void *arg3, size_t len3);
+/* A TChannel init from addr named process (len bytes). */
+void rp_note_process(struct sr_ringpop *rp, const char *addr, const char *process, size_t len);
+void rp_sniffs_close(struct sr_ringpop *rp);
+/* The first 5 bytes of a connection are a TChannel init req (rp_conn.c). */
+bool rp_sniff_is_tchannel(const uint8_t *b);
 /* Answer an inbound call (code 0 ok, 1 application error). */
 void rp_respond(struct rp_conn *c, uint32_t id, uint8_t code, const char *body);
 void rp_respond_json(struct rp_conn *c, uint32_t id, json_t *body); /* steals body */
@@ -145,6 +202,13 @@ void rp_feed_gossip(struct sr_ringpop *rp, const char *from, const json_t *chang
 /* /protocol/ping to target carrying exactly `changes` (not the core's). */
 int rp_ping_with(struct sr_ringpop *rp, const char *target, const json_t *changes, enum rp_kind kind);
 int rp_join_to(struct sr_ringpop *rp, const char *target, enum rp_kind kind);
+
+/* rp_proxy.c */
+void rp_proxy_serve(struct rp_conn *c, const struct sr_tch_call *call);
+void rp_proxy_on_response(struct rp_call *k, const struct sr_tch_call *res);
+void rp_proxy_on_failed(struct rp_call *k);
+void rp_proxy_conn_gone(struct sr_ringpop *rp, struct rp_conn *c);
+void rp_proxy_close(struct sr_ringpop *rp);
 
 /* rp_heal.c */
 void rp_heal_start(struct sr_ringpop *rp, struct rp_conn *c, uint32_t id);

@@ -100,7 +100,7 @@ Test(node_config, every_section_is_listed)
     struct sr_cfg_section secs[12];
     size_t n = sr_node_config_sections(NULL, secs, 12);
     const char *want[] = {"node",   "swim",  "gossip", "ring", "forward",
-                          "limits", "admin", "state",  "tls"};
+                          "limits", "admin", "state",  "tls",  "ringpop"};
     cr_assert_eq(n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < n; i++)
         cr_expect_str_eq(secs[i].name, want[i]);

@@ -122,9 +122,7 @@ static int parse_member(char *line, struct sr_ring_change *c)
     char *save, *addr = strtok_r(line, " \t\r\n", &save);
     if (addr == NULL)
         return 0;
-    c->op = SR_RING_ADD;
-    c->address = addr;
-    c->weight = 0;
+    *c = (struct sr_ring_change){.op = SR_RING_ADD, .address = addr}; /* no point key */
     char *w = strtok_r(NULL, " \t\r\n", &save);
     if (w != NULL) {
         char *end;

@@ -33,6 +33,7 @@ static int attach_geo(struct sr_node *node)
 static const struct ringd_service services[] = {
     {"presence", attach_presence},
     {"geo", attach_geo},
+    {"echo", ringd_echo_attach},
     {NULL, NULL},
 };
 
@@ -47,7 +48,7 @@ const struct ringd_service *ringd_service_find(const char *name)
 /* Keep in step with the table above. */
 const char *ringd_services_list(void)
 {
-    return "presence, geo";
+    return "presence, geo, echo";
 }
 
 void ringd_services_free(void)
@@ -56,4 +57,5 @@ void ringd_services_free(void)
     presence_instance = NULL;
     geo_service_free(geo_instance);
     geo_instance = NULL;
+    ringd_echo_free();
 }

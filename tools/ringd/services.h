@@ -16,4 +16,8 @@ const char *ringd_services_list(void);
 /* Free whatever attach() allocated (after the node stopped). */
 void ringd_services_free(void);
 
+/* echo.c: which node served a key (routing checks). */
+int ringd_echo_attach(struct sr_node *node);
+void ringd_echo_free(void);
+
 #endif
