@@ -59,8 +59,6 @@ int node_ringpop_check_config(const struct sr_node_config *cfg, char *msg, size_
         return 0;
     if (!ipv4_hostport(n->listen))
         why = "node.listen must be a concrete IPv4 host:port (ringpop peers know a member by it)";
-    else if (n->name[0] && strcmp(n->name, n->listen) != 0)
-        why = "node.name must be empty (a ringpop member is named by its address)";
     else if (cfg->gossip.key[0] || cfg->gossip.key_file[0])
         why = "gossip encryption (gossip.key, gossip.key_file) is for the native UDP wire; "
               "ringpop peers speak plain TChannel";
@@ -119,9 +117,10 @@ int node_ringpop_start(struct sr_node *node, char *msg, size_t msglen)
     snprintf(node->self, sizeof(node->self), "%s", sr_swim_self(node->swim));
     sr_ringpop_set_event_cb(node->rp, node_on_swim_event, node);
     sr_ringpop_set_proxy_handler(node->rp, serve, node);
+    /* node.name stays the log tag only: ringpop members are named by address */
     SR_INFO(node->log, "node.wire", "wire=ringpop listen=%s identity=%s suspect_ms=%u "
             "off=\"swim section timings, Lifeguard, gossip encryption, ring weights, "
-            "membership over TLS\" proxy=/proxy/req",
+            "node.name as member name, membership over TLS\" proxy=/proxy/req",
             c->listen, rc.identity ? rc.identity : "-", rc.suspect_ms);
     return 0;
 }

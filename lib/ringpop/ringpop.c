@@ -311,6 +311,28 @@ int rp_join_to(struct sr_ringpop *rp, const char *peer, enum rp_kind kind)
     return rc;
 }
 
+static void join_cluster(struct sr_ringpop *rp);
+
+static void on_join_retry(evutil_socket_t fd, short what, void *ud)
+{
+    (void)fd, (void)what;
+    struct sr_ringpop *rp = ud;
+    if (!rp->joined_any && rp->joins_pending == 0)
+        join_cluster(rp);
+}
+
+/* Every seed asked failed: ask again later (peers started after us). */
+static void join_failed_all(struct sr_ringpop *rp)
+{
+    if (rp->joined_any || rp->closing || rp->join_ev == NULL ||
+        sr_time_mono_us() - rp->started_at > (sr_time_us)RP_JOIN_MAX_MS * 1000)
+        return;
+    uint32_t ms = rp->join_backoff_ms ? rp->join_backoff_ms : RP_JOIN_BACKOFF_MS;
+    rp->join_backoff_ms = ms * 2 < RP_JOIN_BACKOFF_MAX_MS ? ms * 2 : RP_JOIN_BACKOFF_MAX_MS;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(rp->join_ev, &tv);
+}
+
 static void join_cluster(struct sr_ringpop *rp)
 {
     /* up to join_size random seeds other than ourselves */
@@ -328,8 +350,11 @@ static void join_cluster(struct sr_ringpop *rp)
     for (size_t i = 0; i < picked && i < rp->cfg.join_size; i++)
         send_join(rp, order[i], RP_K_JOIN);
     free(order);
-    if (rp->joins_pending == 0)
+    if (rp->joins_pending == 0) {
         start_core(rp);
+        if (picked > 0)
+            join_failed_all(rp); /* seeds given, none reachable now */
+    }
 }
 
 /* ---- responses to our calls ---------------------------------------------- */
@@ -366,6 +391,8 @@ void rp_on_response(struct rp_call *k, struct sr_tch_call *res)
         break;
     case RP_K_JOIN:
     case RP_K_REVERSE_JOIN:
+        if (k->kind == RP_K_JOIN)
+            rp->joined_any = true;
         apply_membership(rp, k->peer, json_object_get(b, "membership"));
         rp_on_call_failed(k); /* same bookkeeping as a finished join */
         break;
@@ -390,8 +417,10 @@ void rp_on_call_failed(struct rp_call *k)
     struct sr_ringpop *rp = k->rp;
     if (k->kind == RP_K_PING && rp->started)
         sr_swim_unreachable(rp->swim, k->peer); /* refused: ping-req at once */
-    if (k->kind == RP_K_JOIN && rp->joins_pending > 0 && --rp->joins_pending == 0)
+    if (k->kind == RP_K_JOIN && rp->joins_pending > 0 && --rp->joins_pending == 0) {
         start_core(rp);
+        join_failed_all(rp);
+    }
     if (k->kind == RP_K_REVERSE_JOIN && rp->reverse_pending > 0)
         rp->reverse_pending--;
     if (k->kind == RP_K_HEAL_JOIN || k->kind == RP_K_HEAL_PING)
@@ -694,8 +723,9 @@ struct sr_ringpop *sr_ringpop_new(struct event_base *base, const struct sr_ringp
         if ((rp->hosts[rp->nhosts++] = strdup(cfg->hosts[i])) == NULL)
             goto fail;
     rp->tick_ev = evtimer_new(base, on_tick, rp);
+    rp->join_ev = evtimer_new(base, on_join_retry, rp);
     rp->ring = sr_ring_new(NULL, &rc);
-    if (rp->tick_ev == NULL || rp->ring == NULL)
+    if (rp->tick_ev == NULL || rp->join_ev == NULL || rp->ring == NULL)
         goto fail;
     struct sr_swim_cfg sc;
     ringpop_core_cfg(cfg, &sc);
@@ -742,6 +772,8 @@ void sr_ringpop_delete(struct sr_ringpop *rp)
         event_free(rp->tick_ev);
     if (rp->evict_ev)
         event_free(rp->evict_ev);
+    if (rp->join_ev)
+        event_free(rp->join_ev);
     for (size_t i = 0; i < rp->nhosts; i++)
         free(rp->hosts[i]);
     free(rp->hosts);

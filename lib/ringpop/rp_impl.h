@@ -19,7 +19,10 @@
 #define RP_CALL_TIMEOUT_MS 6000
 #define RP_PING_TIMEOUT_MS 1500      /* ringpop-go PingTimeout */
 #define RP_PING_REQ_TIMEOUT_MS 5000  /* ringpop-go PingRequestTimeout */
-#define RP_MTU 65000                 /* core datagrams never leave the process */
+#define RP_MTU 65000
+#define RP_JOIN_BACKOFF_MS 100       /* first retry of a join nobody answered */
+#define RP_JOIN_BACKOFF_MAX_MS 5000
+#define RP_JOIN_MAX_MS 120000        /* ringpop-go maxJoinDuration */                 /* core datagrams never leave the process */
 
 struct rp_conn {
     struct sr_ringpop *rp;
@@ -137,6 +140,11 @@ struct sr_ringpop {
     sr_ringpop_done_f evict_done;
     void *evict_ud;
     uint32_t joins_pending, reverse_pending;
+    /* ringpop-go joinCluster: while no seed answered, try again with
+     * exponential backoff for up to RP_JOIN_MAX_MS */
+    bool joined_any;
+    uint32_t join_backoff_ms;
+    struct event *join_ev;
     sr_time_us started_at;
     /* capture of the core's synchronous ack to a synthesised ping */
     bool cap_active, cap_done;
