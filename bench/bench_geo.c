@@ -12,7 +12,12 @@
  *
  *   bench_geo [--objects N] [--nodes 1|3] [--conns C] [--seconds S]
  *             [--sets dense,sparse] [--replicas R] [--redis PATH] [--ringd PATH]
- * Defaults: 1,000,000 objects, 1 node, 4 connections, 5 s, both sets.
+ *             [--figures nearby,updates] [--floor C[,C...]] [--rounds R]
+ * Defaults: 1,000,000 objects, 1 node, 4 connections, 5 s, both sets, both
+ * figures, no floor. --floor 4,16,64 adds, per connection count, updates/s
+ * of Redis GEOADD, of the same PUT answered by a null HTTP server
+ * (bench_nullhttp.h: the ceiling of any HTTP front here) and of ringd,
+ * R rounds (default 3) interleaved, and the medians.
  * Prints a table and BENCH {json} lines. Needs redis-server (scripts/deps.sh
  * --bench); build Release for meaningful numbers. */
 #include <errno.h>
@@ -27,9 +32,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "swimring/testkit.h"
+#include "bench_nullhttp.h"
 #include "bench_redis.h"
 
-#define CONNS_MAX 32
+#define CONNS_MAX 64
 #define LAT_MAX (1u << 22)
 
 struct box {
@@ -48,10 +54,13 @@ struct opts {
     unsigned nodes, seconds;
     const char *sets, *redis, *ringd;
     const char *replicas;      /* --replicas for ringd (NULL: its default, 2) */
+    const char *floor;         /* --floor C,C,...: update floor figures at these conns */
+    bool nearby;               /* the nearby figures (--figures updates: off) */
+    unsigned rounds;           /* --rounds of the floor figures (median reported) */
 };
 
 static struct opts opt = {1000000, 4, 1, 5, "dense,sparse", "redis-server",
-                          SR_BINARY_DIR "/tools/ringd/ringd", NULL};
+                          SR_BINARY_DIR "/tools/ringd/ringd", NULL, NULL, true, 3};
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -209,7 +218,7 @@ static long redis_used_memory(struct redis *r)
 
 /* ---- closed-loop workers ------------------------------------------------------------------ */
 
-enum kind { Q_REDIS_SEARCH, Q_GEO_NEARBY, U_REDIS_ADD, U_GEO_PUT, L_GEO_PUT };
+enum kind { Q_REDIS_SEARCH, Q_GEO_NEARBY, U_REDIS_ADD, U_GEO_PUT, L_GEO_PUT, U_NULL_PUT };
 
 struct shared {
     enum kind kind;
@@ -217,6 +226,8 @@ struct shared {
     int redis_port;
     const char *http[3];
     unsigned nhttp;
+    const char *null_http;     /* U_NULL_PUT: the null server (bench_nullhttp.h) */
+    pid_t redis_pid, null_pid, geo_pid; /* whose CPU time a figure reports (geo: node 0) */
     sr_time_us until;
     size_t objects;
     size_t load_next;          /* L_GEO_PUT: next object to load */
@@ -257,7 +268,7 @@ static void *work(void *arg)
     struct redis *r = NULL;
     struct sr_tk_conn conn;
     char path[256], body[160], cmd[512], a[4][32];
-    sr_tk_conn_init(&conn, sh->http[w->idx % sh->nhttp]);
+    sr_tk_conn_init(&conn, sh->kind == U_NULL_PUT ? sh->null_http : sh->http[w->idx % sh->nhttp]);
     if (sh->kind == Q_REDIS_SEARCH || sh->kind == U_REDIS_ADD) {
         r = malloc(sizeof(*r));
         if (!r || redis_connect(r, sh->redis_port) < 0) {
@@ -280,7 +291,7 @@ static void *work(void *arg)
         } else {
             if (sr_time_mono_us() >= sh->until)
                 break;
-            if (sh->kind == U_REDIS_ADD || sh->kind == U_GEO_PUT) {
+            if (sh->kind == U_REDIS_ADD || sh->kind == U_GEO_PUT || sh->kind == U_NULL_PUT) {
                 id = (size_t)(rng_next(&seed) % sh->objects);
                 lat = urand(&seed, sh->box->lat0, sh->box->lat1);
                 lng = urand(&seed, sh->box->lng0, sh->box->lng1);
@@ -315,6 +326,7 @@ static void *work(void *arg)
             ok = geo_request(&conn, "GET", path, NULL) == 200;
             break;
         case U_GEO_PUT:
+        case U_NULL_PUT: /* the same request to the null server */
         case L_GEO_PUT:
             snprintf(path, sizeof path, "/v1/geo/objects/o%zu", id);
             snprintf(body, sizeof body, "{\"lat\":%.7f,\"lng\":%.7f,\"ttl_s\":86400}", lat, lng);
@@ -343,12 +355,34 @@ static void *work(void *arg)
 struct result {
     double rate, p50_us, p99_us;
     uint64_t n, errors;
+    double server_cpu_us, client_cpu_us; /* CPU per answered request (user + system) */
 };
+
+/* CPU time (user + system) of a process so far, from /proc (-1: unknown). */
+static double proc_cpu_us(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
 
 static struct result run_loop(struct shared *sh, size_t conns, unsigned seconds, bool latency)
 {
     pthread_t t[CONNS_MAX];
     struct worker w[CONNS_MAX];
+    pid_t server = sh->kind == U_REDIS_ADD || sh->kind == Q_REDIS_SEARCH ? sh->redis_pid
+                   : sh->kind == U_NULL_PUT                             ? sh->null_pid
+                                                                        : sh->geo_pid;
+    double scpu0 = server > 0 ? proc_cpu_us(server) : -1, ccpu0 = proc_cpu_us(getpid());
     sr_time_us t0 = sr_time_mono_us();
     sh->until = t0 + (sr_time_us)seconds * SR_US_PER_S;
     for (size_t i = 0; i < conns; i++) {
@@ -365,6 +399,9 @@ static struct result run_loop(struct shared *sh, size_t conns, unsigned seconds,
     }
     double secs = (double)(sr_time_mono_us() - t0) / 1e6;
     res.rate = (double)res.n / secs;
+    double scpu1 = server > 0 ? proc_cpu_us(server) : -1, ccpu1 = proc_cpu_us(getpid());
+    res.server_cpu_us = scpu0 >= 0 && scpu1 >= 0 && res.n ? (scpu1 - scpu0) / (double)res.n : -1;
+    res.client_cpu_us = ccpu0 >= 0 && ccpu1 >= 0 && res.n ? (ccpu1 - ccpu0) / (double)res.n : -1;
     if (latency && total) {
         uint32_t *all = malloc(total * 4);
         size_t k = 0;
@@ -390,6 +427,105 @@ static void bench_line(const char *set, const char *what, const char *sys, doubl
     printf("BENCH {\"name\":\"geo.%s.%s.%s\",\"value\":%.1f,\"unit\":\"%s\",\"nodes\":%u,"
            "\"objects\":%zu}\n",
            set, what, sys, v, unit, opt.nodes, opt.objects);
+}
+
+/* The update floor: for each connection count in --floor, Redis GEOADD,
+ * the same PUT against the null HTTP server (the most any HTTP front could
+ * do here) and against ringd, one after the other, with the load average
+ * of the machine (other work shares its cores) beside each figure; all of
+ * that --rounds times, interleaved, and the medians at the end. */
+#define FLOOR_CONNS_MAX 8
+#define FLOOR_ROUNDS_MAX 9
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, size_t n)
+{
+    double t[FLOOR_ROUNDS_MAX];
+    memcpy(t, v, n * sizeof(*t));
+    qsort(t, n, sizeof(*t), cmp_double);
+    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+static size_t floor_conns(size_t *out)
+{
+    size_t n = 0;
+    for (const char *p = opt.floor; *p && n < FLOOR_CONNS_MAX;) {
+        char *end;
+        size_t c = strtoul(p, &end, 10);
+        if (end == p || c == 0 || c > CONNS_MAX) {
+            fprintf(stderr, "bench_geo: --floor wants counts 1..%d, comma-separated\n", CONNS_MAX);
+            break;
+        }
+        out[n++] = c;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+static void run_floor(struct shared *sh, const char *set)
+{
+    static const enum kind kinds[3] = {U_REDIS_ADD, U_NULL_PUT, U_GEO_PUT};
+    static const char *sys[3] = {"redis", "null_http", "geo"};
+    double rate[FLOOR_CONNS_MAX][3][FLOOR_ROUNDS_MAX], la[FLOOR_CONNS_MAX][FLOOR_ROUNDS_MAX];
+    double cpu[FLOOR_CONNS_MAX][3][FLOOR_ROUNDS_MAX];
+    size_t conns[FLOOR_CONNS_MAX], nc = floor_conns(conns);
+    char addr[32];
+    pid_t npid = nullhttp_start(addr, sizeof addr);
+    if (npid < 0) {
+        fprintf(stderr, "bench_geo: the null HTTP server did not start\n");
+        return;
+    }
+    sh->null_http = addr;
+    sh->null_pid = npid;
+    printf("update floor (%u s each; la = 1-min load average before the row; per system: "
+           "updates/s, p99 us, server CPU us per update):\n", opt.seconds);
+    printf("%5s %6s %5s %24s %24s %24s %7s %7s\n", "round", "conns", "la", "redis GEOADD",
+           "null HTTP PUT", "geo PUT", "null/r", "geo/r");
+    for (unsigned round = 0; round < opt.rounds; round++) {
+        for (size_t i = 0; i < nc; i++) {
+            struct result r[3];
+            if (getloadavg(&la[i][round], 1) != 1)
+                la[i][round] = -1;
+            for (int k = 0; k < 3; k++) {
+                sh->kind = kinds[k];
+                r[k] = run_loop(sh, conns[i], opt.seconds, true);
+                rate[i][k][round] = r[k].rate;
+                cpu[i][k][round] = r[k].server_cpu_us;
+                printf("BENCH {\"name\":\"geo.%s.floor.update_per_s.%s\",\"value\":%.1f,"
+                       "\"unit\":\"1/s\",\"conns\":%zu,\"round\":%u,\"p99_us\":%.0f,"
+                       "\"server_cpu_us\":%.2f,\"client_cpu_us\":%.2f,\"errors\":%llu,"
+                       "\"loadavg\":%.2f}\n",
+                       set, sys[k], r[k].rate, conns[i], round, r[k].p99_us, r[k].server_cpu_us,
+                       r[k].client_cpu_us, (unsigned long long)r[k].errors, la[i][round]);
+            }
+            printf("%5u %6zu %5.1f", round, conns[i], la[i][round]);
+            for (int k = 0; k < 3; k++)
+                printf(" %8.0f %7.0f %7.1f", r[k].rate, r[k].p99_us, r[k].server_cpu_us);
+            printf(" %7.2f %7.2f\n", r[1].rate / r[0].rate, r[2].rate / r[0].rate);
+            fflush(stdout);
+        }
+    }
+    printf("medians over %u rounds (updates/s, server CPU us per update):\n", opt.rounds);
+    for (size_t i = 0; i < nc; i++) {
+        double m[3];
+        for (int k = 0; k < 3; k++)
+            m[k] = median(rate[i][k], opt.rounds);
+        printf("%5s %6zu %5.1f %8.0f %15.1f %8.0f %15.1f %8.0f %15.1f %7.2f %7.2f\n", "med",
+               conns[i], median(la[i], opt.rounds), m[0], median(cpu[i][0], opt.rounds), m[1],
+               median(cpu[i][1], opt.rounds), m[2], median(cpu[i][2], opt.rounds), m[1] / m[0],
+               m[2] / m[0]);
+        for (int k = 0; k < 3; k++)
+            printf("BENCH {\"name\":\"geo.%s.floor.update_per_s.%s.median\",\"value\":%.1f,"
+                   "\"unit\":\"1/s\",\"conns\":%zu,\"rounds\":%u}\n",
+                   set, sys[k], m[k], conns[i], opt.rounds);
+    }
+    nullhttp_stop(npid);
+    sh->null_http = NULL;
 }
 
 static int redis_load(struct redis *r, const double *pts, size_t n)
@@ -463,7 +599,8 @@ static int run_set(const struct box *b)
     long grss0 = 0, grss1 = 0;
     for (size_t i = 0; i < c.n; i++)
         grss0 += rss_kib(c.nodes[i].pid);
-    struct shared sh = {.box = b, .redis_port = rport, .objects = opt.objects, .pts = pts};
+    struct shared sh = {.box = b, .redis_port = rport, .objects = opt.objects, .pts = pts,
+                        .redis_pid = rpid, .geo_pid = c.n == 1 ? c.nodes[0].pid : 0};
     pthread_mutex_init(&sh.mu, NULL);
     sh.nhttp = (unsigned)c.n;
     for (size_t i = 0; i < c.n; i++)
@@ -492,7 +629,7 @@ static int run_set(const struct box *b)
         enum kind g, rk;
     } figs[] = {{"nearest-50 in 1 km", "nearby", Q_GEO_NEARBY, Q_REDIS_SEARCH},
                 {"position updates", "update", U_GEO_PUT, U_REDIS_ADD}};
-    for (size_t f = 0; f < 2; f++) {
+    for (size_t f = opt.nearby ? 0 : 1; f < 2; f++) {
         sh.kind = figs[f].rk;
         struct result rr = run_loop(&sh, opt.conns, opt.seconds, true);
         sh.kind = figs[f].g;
@@ -501,6 +638,10 @@ static int run_set(const struct box *b)
         printf("%-28s %12.0f %12.0f %8.2f   (errors geo %llu, redis %llu)\n", "  p99 (us)",
                gr.p99_us, rr.p99_us, gr.p99_us / rr.p99_us, (unsigned long long)gr.errors,
                (unsigned long long)rr.errors);
+        if (gr.server_cpu_us >= 0)
+            printf("%-28s %12.1f %12.1f %8.2f   (client CPU per op: %.1f, %.1f)\n",
+                   "  server CPU per op (us)", gr.server_cpu_us, rr.server_cpu_us,
+                   gr.server_cpu_us / rr.server_cpu_us, gr.client_cpu_us, rr.client_cpu_us);
         char k[64];
         snprintf(k, sizeof k, "%s_per_s", figs[f].key);
         bench_line(b->name, k, "geo", gr.rate, "1/s");
@@ -509,6 +650,8 @@ static int run_set(const struct box *b)
         bench_line(b->name, k, "geo", gr.p99_us, "us");
         bench_line(b->name, k, "redis", rr.p99_us, "us");
     }
+    if (opt.floor)
+        run_floor(&sh, b->name);
     fflush(stdout);
     sr_tk_destroy(&c);
     kill(rpid, SIGKILL);
@@ -537,14 +680,21 @@ int main(int argc, char **argv)
             opt.replicas = argv[i + 1];
         else if (strcmp(argv[i], "--ringd") == 0)
             opt.ringd = argv[i + 1];
+        else if (strcmp(argv[i], "--floor") == 0)
+            opt.floor = argv[i + 1];
+        else if (strcmp(argv[i], "--rounds") == 0)
+            opt.rounds = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--figures") == 0)
+            opt.nearby = strstr(argv[i + 1], "nearby") != NULL;
         else {
             fprintf(stderr, "bench_geo: unknown option %s\n", argv[i]);
             return 2;
         }
     }
     if (opt.objects == 0 || opt.conns == 0 || opt.conns > CONNS_MAX || opt.nodes == 0 ||
-        opt.nodes > 3) {
-        fprintf(stderr, "bench_geo: --objects > 0, --conns 1..%d, --nodes 1..3\n", CONNS_MAX);
+        opt.nodes > 3 || opt.rounds == 0 || opt.rounds > FLOOR_ROUNDS_MAX) {
+        fprintf(stderr, "bench_geo: --objects > 0, --conns 1..%d, --nodes 1..3, --rounds 1..%d\n",
+                CONNS_MAX, FLOOR_ROUNDS_MAX);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
