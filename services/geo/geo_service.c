@@ -16,6 +16,7 @@
 #include "swimring/time.h"
 #include "geo.h"
 #include "geo_index.h"
+#include "geo_json.h"
 #include "swimring/node_route.h"
 #include <event2/buffer.h>
 
@@ -37,6 +38,7 @@ struct geo_service {
     struct geo_stats st;
     uint64_t *scratch_cells;   /* nearby: the covering, then cells by owner */
     struct nb_group *scratch_groups;
+    struct sr_buf scratch;     /* a body for a call that copies it (puts: no malloc each) */
     struct sr_service_def def;
 };
 
@@ -125,15 +127,32 @@ static int put_string(struct sr_buf *b, const char *s, size_t n)
     return rc == 0 ? sr_buf_append(b, "\"", 1) : rc;
 }
 
+/* Decimal digits of v (no printf: this is on every update's path). */
+static int put_u64(struct sr_buf *b, uint64_t v)
+{
+    char d[20];
+    int n = sizeof d;
+    do
+        d[--n] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return sr_buf_append(b, d + n, sizeof d - (size_t)n);
+}
+
+static int put_cstr(struct sr_buf *b, const char *s)
+{
+    return sr_buf_append(b, s, strlen(s));
+}
+
 /* {"id":ID,"applied":B,"ts":N[,"cell":TOKEN]} or with "deleted" */
 static void answer_write(struct sr_buf *b, const char *id, size_t idl, const char *what, bool v,
                          uint64_t ts, const char *cell)
 {
     sr_buf_create(b, 0);
-    (void)(sr_buf_append(b, "{\"id\":", 6) || put_string(b, id, idl) ||
-           sr_buf_printf(b, ",\"%s\":%s,\"ts\":%llu", what, v ? "true" : "false",
-                         (unsigned long long)ts) ||
-           (cell && sr_buf_printf(b, ",\"cell\":\"%s\"", cell)) || sr_buf_append(b, "}\n", 2));
+    (void)(sr_buf_reserve(b, 64 + 2 * idl) || sr_buf_append(b, "{\"id\":", 6) ||
+           put_string(b, id, idl) || sr_buf_append(b, ",\"", 2) || put_cstr(b, what) ||
+           put_cstr(b, v ? "\":true,\"ts\":" : "\":false,\"ts\":") || put_u64(b, ts) ||
+           (cell && (put_cstr(b, ",\"cell\":\"") || put_cstr(b, cell) || put_cstr(b, "\""))) ||
+           sr_buf_append(b, "}\n", 2));
 }
 
 /* ---- records: msgpack [id, lat, lng, ts, expires, deleted, attrs] -------------- */
@@ -307,12 +326,11 @@ static int dir_write(struct sr_buf *b, const struct geo_obj *d);
 static int dir_record(struct sr_node_reply *r, struct geo_service *g, const char *id, size_t len)
 {
     const struct geo_obj *d = geo_index_get(g->dir, 0, id, len);
-    struct sr_buf b;
+    struct sr_buf *b = &g->scratch; /* the reply copies the record */
     int rc = 0;
-    sr_buf_create(&b, 0);
-    if (d && (rc = dir_write(&b, d)) == 0)
-        rc = sr_node_reply_record(r, b.data, b.len);
-    sr_buf_destroy(&b);
+    sr_buf_reset(b);
+    if (d && (rc = dir_write(b, d)) == 0)
+        rc = sr_node_reply_record(r, b->data, b->len);
     return rc;
 }
 
@@ -346,13 +364,13 @@ static void put_done(void *ud, const struct sr_node_result *res)
 static int cell_send(struct put_op *op, const struct geo_rec *rec)
 {
     uint8_t key[8];
-    struct sr_buf b;
-    sr_buf_create(&b, 0);
+    struct sr_buf *b = &op->g->scratch; /* the call copies the body */
+    sr_buf_reset(b);
     geo_cell_key(rec->cellid, key);
-    int rc = rec_write(&b, rec);
+    int rc = rec_write(b, rec);
     if (rc == 0)
-        rc = sr_node_call(op->g->node, "geo", "cell_apply", key, 8, b.data, b.len, 0, put_done, op);
-    sr_buf_destroy(&b);
+        rc = sr_node_call(op->g->node, "geo", "cell_apply", key, 8, b->data, b->len, 0, put_done,
+                          op);
     if (rc == 0)
         op->pending++;
     return rc;
@@ -394,7 +412,7 @@ struct put_args {
 static int put_encode(struct sr_buf *b, const struct put_args *a)
 {
     struct sr_mp_writer w;
-    sr_buf_create(b, 0);
+    sr_buf_reset(b);
     sr_mp_writer_init(&w, b);
     sr_mp_write_array(&w, 5);
     sr_mp_write_double(&w, a->lat);
@@ -423,15 +441,32 @@ static int put_read(const struct geo_service *g, const void *body, size_t len, s
     return 0;
 }
 
+/* The plain body ({lat, lng, ttl_s?, ts?}, all valid) without a JSON
+ * tree; false: anything else, for put_parse to read and word. */
+static bool put_parse_fast(const struct geo_service *g, const char *body, size_t len,
+                           struct put_args *a)
+{
+    struct geo_put_fields f;
+    if (!geo_put_fast(body, len, &f) || !(f.lat >= -90 && f.lat <= 90) ||
+        !(f.lng >= -180 && f.lng <= 180) ||
+        (f.has_ttl && !(f.ttl_s > 0 && f.ttl_s <= g->cfg.max_ttl_s)) || (f.has_ts && f.ts <= 0))
+        return false;
+    *a = (struct put_args){f.lat, f.lng, f.has_ttl ? f.ttl_s : g->cfg.default_ttl_s,
+                           f.has_ts ? (uint64_t)f.ts : 0, NULL, 0};
+    return true;
+}
+
 /* Parse and check a PUT body; false with the bad field and why. */
 static bool put_parse(const struct geo_service *g, const char *body, size_t len,
                       struct put_args *a, const char **field, const char **why)
 {
+    *field = *why = NULL;
+    if (put_parse_fast(g, body, len, a))
+        return true;
     json_error_t je;
     json_t *j = json_loadb(body, len, 0, &je), *v;
     bool ok = false;
     *a = (struct put_args){0};
-    *field = *why = NULL;
     if (!json_is_object(j))
         *field = "body", *why = "a JSON object {lat, lng, ttl_s?, attrs?, ts?} is required";
     else if (!json_is_number(v = json_object_get(j, "lat")) ||
@@ -986,16 +1021,15 @@ static void http_put(struct geo_service *g, struct evhttp_request *req, const ch
     const char *body = blen ? (const char *)evbuffer_pullup(in, -1) : "";
     struct put_args a;
     const char *field, *why;
-    struct sr_buf mp;
+    struct sr_buf *mp = &g->scratch; /* the call copies the body */
     if (!put_parse(g, body, blen, &a, &field, &why)) {
         http_bad(g, req, field, why);
         return;
     }
-    if (put_encode(&mp, &a) < 0)
+    if (put_encode(mp, &a) < 0)
         evhttp_send_error(req, 500, "out of memory");
     else
-        sr_node_http_serve(g->node, req, "geo", "put", id, idl, mp.data, mp.len);
-    sr_buf_destroy(&mp);
+        sr_node_http_serve(g->node, req, "geo", "put", id, idl, mp->data, mp->len);
     free(a.attrs);
 }
 
@@ -1007,15 +1041,15 @@ static void http_method_not_allowed(struct evhttp_request *req, const char *allo
 
 static void http_object(struct geo_service *g, struct evhttp_request *req, const char *seg)
 {
-    size_t idl = 0;
-    char *id = strchr(seg, '/') || strlen(seg) > 3 * GEO_ID_MAX ? NULL
-                                                                 : evhttp_uridecode(seg, 0, &idl);
-    json_t *utf8 = id ? json_stringn(id, idl) : NULL; /* NULL unless valid UTF-8 */
-    bool ok = id && utf8 && id_ok((const uint8_t *)id, idl);
-    json_decref(utf8);
-    if (!ok) {
+    size_t idl = strlen(seg);
+    bool bad = strchr(seg, '/') || idl > 3 * GEO_ID_MAX;
+    /* only %XX changes in decoding (no '+' rule): most ids need no copy */
+    bool pct = !bad && memchr(seg, '%', idl);
+    char *decoded = pct ? evhttp_uridecode(seg, 0, &idl) : NULL;
+    const char *id = pct ? decoded : seg;
+    if (bad || !id || !geo_utf8_ok(id, idl) || !id_ok((const uint8_t *)id, idl)) {
         http_bad(g, req, "id", "1..256 bytes of UTF-8, no control characters");
-        free(id);
+        free(decoded);
         return;
     }
     switch (evhttp_request_get_command(req)) {
@@ -1026,7 +1060,7 @@ static void http_object(struct geo_service *g, struct evhttp_request *req, const
         break;
     default: http_method_not_allowed(req, "GET, PUT, DELETE");
     }
-    free(id);
+    free(decoded);
 }
 
 /* GET /v1/geo/cells/TOKEN: the member owning a level-12 cell (ringctl geo
@@ -1242,6 +1276,7 @@ struct geo_service *geo_service_attach(struct sr_node *node, const struct geo_co
     g->tick = event_new(sr_node_base(node), -1, EV_PERSIST, on_tick, g);
     g->scratch_cells = malloc(cfg->max_cells * 2 * sizeof(uint64_t));
     g->scratch_groups = malloc(cfg->max_cells * sizeof(*g->scratch_groups));
+    sr_buf_create(&g->scratch, 0);
     g->def = (struct sr_service_def){.name = "geo", .endpoints = geo_endpoints,
                                      .nendpoints = sizeof geo_endpoints / sizeof geo_endpoints[0],
                                      .ud = g, .key_count = st_count, .has_key = st_has,
@@ -1268,5 +1303,6 @@ void geo_service_free(struct geo_service *g)
     geo_index_free(g->dir);
     free(g->scratch_cells);
     free(g->scratch_groups);
+    sr_buf_destroy(&g->scratch);
     free(g);
 }

@@ -274,6 +274,10 @@ Test(geo_cluster, bad_input_names_the_field, .timeout = 60, .fini = kill_all)
         {"PUT", "/v1/geo/objects/x", "{\"lat\":1,\"lng\":2,\"ts\":-3}", "ts"},
         {"PUT", "/v1/geo/objects/x", "{\"lat\":1,\"lng\":2,\"attrs\":5}", "attrs"},
         {"PUT", "/v1/geo/objects/%01x", "{\"lat\":1,\"lng\":2}", "id"},
+        {"PUT", "/v1/geo/objects/%C0%AFx", "{\"lat\":1,\"lng\":2}", "id"}, /* overlong UTF-8 */
+        {"PUT", "/v1/geo/objects/x", "{\"lat\":1,\"lng\":2,\"ttl_s\":86401}", "ttl_s"},
+        {"PUT", "/v1/geo/objects/x", "{\"lat\":1e400,\"lng\":2}", "body"},
+        {"PUT", "/v1/geo/objects/x", "{\"lat\":1,\"lng\":2} x", "body"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int st;
