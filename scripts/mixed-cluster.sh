@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Mixed cluster check: 3 swimring testpop + 3 ringpop-node processes
-# (tools/testpop/mixed-cluster.js; docs/ringpop.md).
+# Mixed cluster checks (tools/testpop/mixed-cluster.js; docs/ringpop.md):
+#   1. 3 swimring testpop + 3 ringpop-node (main.js) processes;
+#   2. 3 ringd with node.wire ringpop and the echo service + 3 ringpop-node
+#      applications (tools/testpop/rpnode-app.js) with handleOrProxy: the
+#      same checks plus the ringd's node rings and HTTP routing both ways.
 #   scripts/mixed-cluster.sh [BUILD_DIR] [WORK_DIR]
 # Installs ringpop-node (npm package "ringpop") with tchannel and commander
 # into WORK_DIR (default /tmp/swimring-ringpop-node) on first use, with the
@@ -10,7 +13,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build/compat}
 work=${2:-/tmp/swimring-ringpop-node}
 bin=$root/$build/tools/testpop/testpop
+ringd=$root/$build/tools/ringd/ringd
 [ -x "$bin" ] || { echo "mixed-cluster: $bin not built" >&2; exit 2; }
+[ -x "$ringd" ] || { echo "mixed-cluster: $ringd not built" >&2; exit 2; }
 command -v node >/dev/null || { echo "mixed-cluster: node not found" >&2; exit 2; }
 if [ ! -f "$work/node_modules/ringpop/main.js" ]; then
   mkdir -p "$work"
@@ -27,5 +32,11 @@ if [ ! -f "$work/node_modules/ringpop/main.js" ]; then
 JSON
   (cd "$work" && npm install --no-audit --no-fund) || { echo "mixed-cluster: npm install failed" >&2; exit 2; }
 fi
-NODE_PATH=$work/node_modules exec node "$root/tools/testpop/mixed-cluster.js" \
-  --testpop="$bin" --ringpop-node="$work/node_modules/ringpop"
+echo "mixed-cluster: testpop + ringpop-node"
+NODE_PATH=$work/node_modules node "$root/tools/testpop/mixed-cluster.js" \
+  --testpop="$bin" --ringpop-node="$work/node_modules/ringpop" || rc=1
+echo "mixed-cluster: ringd (node.wire ringpop) + ringpop-node applications"
+NODE_PATH=$work/node_modules node "$root/tools/testpop/mixed-cluster.js" \
+  --ringd="$ringd" --app="$root/tools/testpop/rpnode-app.js" \
+  --ringpop-node="$work/node_modules/ringpop" || rc=1
+exit ${rc:-0}
