@@ -69,6 +69,24 @@ void node_on_swim_event(void *ud, const struct sr_swim_event *ev)
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* The node's own event base. With epoll, libevent's changelist folds the
+ * epoll_ctl calls of one loop turn into one per fd: evhttp turns a keep-
+ * alive connection's read off and write on for every answer and back after
+ * it, four epoll_ctl per request without it, two with it. libevent warns
+ * that this is unsafe with fds cloned by dup(): the node never dup()s an fd
+ * it gives the loop, and the processes we fork close every inherited fd
+ * (testkit: close_range) before exec. */
+static struct event_base *node_base_new(void)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *b = NULL;
+    if (ec && event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) == 0)
+        b = event_base_new_with_config(ec);
+    if (ec)
+        event_config_free(ec);
+    return b ? b : event_base_new();
+}
+
 static int node_make_log(struct sr_node *node, int *err, char *msg, size_t msglen)
 {
     const struct sr_node_cfg *c = &node->cfg.node;
@@ -111,7 +129,7 @@ struct sr_node *sr_node_new(struct event_base *base, const struct sr_node_config
     node->cfg = *cfg;
     node->base = base;
     if (!base) {
-        node->base = event_base_new();
+        node->base = node_base_new();
         node->own_base = true;
     }
     struct sr_ring_cfg rc = {cfg->ring.points_per_member};

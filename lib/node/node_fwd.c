@@ -73,10 +73,9 @@ static void call_unlink(struct node_call *c)
 
 static void call_free(struct node_call *c)
 {
-    if (c->ev)
-        event_free(c->ev);
-    if (c->ev_deadline)
-        event_free(c->ev_deadline);
+    /* ev and ev_deadline live in c's own allocation (fwd_call_start) */
+    event_del(c->ev);
+    event_del(c->ev_deadline);
     if (c->ev_backup)
         event_free(c->ev_backup);
     free(c);
@@ -287,12 +286,17 @@ static struct node_call *fwd_call_start(struct sr_node *node, const struct node_
     *rc = rid_len > SR_RPC_RID_MAX ? SR_EINVAL : SR_ENOMEM;
     if (*rc == SR_EINVAL)
         return NULL;
-    struct node_call *c = calloc(1, sizeof(*c) + key_len + body_len + 1);
+    /* one allocation for the call, its two timers, key and body: a call per
+     * request (two for a geo update), so fewer mallocs matter */
+    size_t evsz = (event_get_struct_event_size() + 15) & ~(size_t)15;
+    struct node_call *c = calloc(1, sizeof(*c) + 2 * evsz + key_len + body_len + 1);
     if (!c)
         return NULL;
     c->node = node;
     c->ep = ep;
-    c->key = (uint8_t *)(c + 1);
+    c->ev = (struct event *)(void *)(c + 1);
+    c->ev_deadline = (struct event *)(void *)((char *)(c + 1) + evsz);
+    c->key = (uint8_t *)(c + 1) + 2 * evsz;
     c->body = c->key + key_len;
     memcpy(c->key, key, key_len);
     if (body_len)
@@ -307,10 +311,9 @@ static struct node_call *fwd_call_start(struct sr_node *node, const struct node_
     c->ud = ud;
     c->timeout_ms = timeout_ms ? timeout_ms : node->cfg.forward.timeout_ms;
     c->deadline = sr_time_mono_us() + (sr_time_us)c->timeout_ms * SR_US_PER_MS;
-    c->ev = evtimer_new(node->base, call_on_timer, c);
-    c->ev_deadline = evtimer_new(node->base, call_on_deadline, c);
-    if (!c->ev || !c->ev_deadline) {
-        call_free(c);
+    if (evtimer_assign(c->ev, node->base, call_on_timer, c) < 0 ||
+        evtimer_assign(c->ev_deadline, node->base, call_on_deadline, c) < 0) {
+        free(c); /* nothing is armed yet */
         return NULL;
     }
     uint32_t ms = node_call_left_ms(c);
