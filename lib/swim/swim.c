@@ -380,6 +380,7 @@ static void run_gossip(struct sr_swim *s, sr_time_us now)
     if (s->cfg.gossip_interval_ms == 0 || s->dis.count == 0 || now < s->next_gossip_at)
         return;
     s->next_gossip_at = now + ms(s->cfg.gossip_interval_ms);
+    s->last_gossip_at = now;
     uint32_t peers[64];
     size_t want = s->cfg.gossip_fanout < 64 ? s->cfg.gossip_fanout : 64;
     size_t n = pick_random(s, SR_SWIM_NONE, peers, want);

@@ -55,6 +55,7 @@ struct sr_swim {
     struct sr_swim_probe probe;
     uint32_t cursor;                  /* next index into the probe order */
     sr_time_us next_probe_at, next_gossip_at, next_heal_at;
+    sr_time_us last_gossip_at;        /* last extra gossip round (gossip_soon) */
     sr_time_us next_susp_at, next_reap_at;
     sr_time_us last_sync_at;
     bool synced_once;

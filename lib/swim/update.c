@@ -68,6 +68,22 @@ int sr_swim_encode_rec(struct sr_swim *s, uint32_t id, const char *from)
     return sr_mp_writer_error(&w);
 }
 
+/* Fresh news leaves a quarter interval after the last gossip round rather
+ * than up to a whole interval later, so a mass join spreads in hops of
+ * milliseconds; the quarter bounds the rounds per second while news keeps
+ * coming. The caller's entry point reschedules the timer (finish_call). */
+static void gossip_soon(struct sr_swim *s)
+{
+    if (s->cfg.gossip_interval_ms == 0 || !s->started)
+        return;
+    sr_time_us now = sr_swim_now(s);
+    sr_time_us soon = s->last_gossip_at + (sr_time_us)s->cfg.gossip_interval_ms * SR_US_PER_MS / 4;
+    if (soon < now)
+        soon = now;
+    if (soon < s->next_gossip_at)
+        s->next_gossip_at = soon;
+}
+
 void sr_swim_queue_rec(struct sr_swim *s, uint32_t id, const char *from)
 {
     uint32_t sent = 0;
@@ -82,8 +98,9 @@ void sr_swim_queue_rec(struct sr_swim *s, uint32_t id, const char *from)
         uint32_t keep = limit / 4 ? limit / 4 : 1;
         sent = limit - keep;
     }
-    if (sr_swim_encode_rec(s, id, from) == 0)
-        (void)sr_swim_dissem_queue(&s->dis, &s->mem, id, s->tmp.data, s->tmp.len, sent);
+    if (sr_swim_encode_rec(s, id, from) == 0 &&
+        sr_swim_dissem_queue(&s->dis, &s->mem, id, s->tmp.data, s->tmp.len, sent) == 0)
+        gossip_soon(s);
 }
 
 static const char *self_addr(struct sr_swim *s) { return s->mem.recs[s->self_id].addr; }
