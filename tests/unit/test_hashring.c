@@ -331,3 +331,50 @@ Test(hashring, members_sorted_and_stats_cover_the_space)
     cr_expect(sr_ring_memory(ring) >= 5000 * 8);
     sr_ring_delete(ring);
 }
+
+/* A point key (ringpop-go identity "I#"): the member named A owns exactly
+ * the keys the member named "I#" would own; changing only the point key
+ * re-places it (as "beta#" would be); a bad point key is refused. */
+Test(hashring, point_key_places_as_identity)
+{
+    struct sr_ring *a = sr_ring_new(NULL, NULL), *b = sr_ring_new(NULL, NULL);
+    cr_assert(a && b);
+    struct sr_ring_change ca[] = {
+        {.op = SR_RING_ADD, .address = "10.0.0.1:3000", .point_key = "alpha#"},
+        {.op = SR_RING_ADD, .address = "10.0.0.2:3000"},
+    };
+    struct sr_ring_change cb[] = {
+        {.op = SR_RING_ADD, .address = "alpha#"},
+        {.op = SR_RING_ADD, .address = "10.0.0.2:3000"},
+    };
+    cr_assert_eq(sr_ring_apply(a, ca, 2), 2);
+    cr_assert_eq(sr_ring_apply(b, cb, 2), 2);
+    int mine = 0;
+    for (int i = 0; i < 2000; i++) {
+        char k[32];
+        int n = snprintf(k, sizeof k, "key-%d", i);
+        const char *oa = sr_ring_lookup(a, k, (size_t)n), *ob = sr_ring_lookup(b, k, (size_t)n);
+        bool id = strcmp(ob, "alpha#") == 0;
+        cr_assert_str_eq(oa, id ? "10.0.0.1:3000" : ob, "%s", k);
+        mine += id;
+    }
+    cr_assert(mine > 0 && mine < 2000);
+    /* same address, another point key: a re-placement (a change counted) */
+    struct sr_ring_change re = {.op = SR_RING_ADD, .address = "10.0.0.1:3000", .point_key = "beta#"};
+    cr_assert_gt(sr_ring_apply(a, &re, 1), 0);
+    cr_assert_eq(sr_ring_apply(a, &re, 1), 0, "the same point key again is a no-op");
+    struct sr_ring_change rb = {.op = SR_RING_REMOVE, .address = "alpha#"};
+    struct sr_ring_change ab = {.op = SR_RING_ADD, .address = "beta#"};
+    cr_assert_eq(sr_ring_apply(b, &rb, 1), 1);
+    cr_assert_eq(sr_ring_apply(b, &ab, 1), 1);
+    for (int i = 0; i < 2000; i++) {
+        char k[32];
+        int n = snprintf(k, sizeof k, "key-%d", i);
+        const char *oa = sr_ring_lookup(a, k, (size_t)n), *ob = sr_ring_lookup(b, k, (size_t)n);
+        cr_assert_str_eq(oa, strcmp(ob, "beta#") == 0 ? "10.0.0.1:3000" : ob, "%s", k);
+    }
+    struct sr_ring_change bad = {.op = SR_RING_ADD, .address = "10.0.0.3:3000", .point_key = ""};
+    cr_assert_eq(sr_ring_apply(a, &bad, 1), SR_EINVAL);
+    sr_ring_delete(a);
+    sr_ring_delete(b);
+}
