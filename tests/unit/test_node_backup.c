@@ -45,7 +45,11 @@ struct world {
     struct sr_node_reply *held[HELD_MAX];
     int held_on[HELD_MAX];      /* which node holds held[k] */
     int nheld;
+    bool backup_reads;          /* the config world_up gives every node */
+    uint32_t backup_after_ms;
 };
+
+#include "node3.h"
 
 static void on_any(void *ud, struct sr_node_reply *r, const struct sr_node_request *q)
 {
@@ -108,82 +112,31 @@ static void st_drop(void *ud, const void *key, size_t len)
 }
 static const struct sr_state_ops ops = {st_keys, st_export, st_merge, st_drop, NULL};
 
-static void run_until(struct world *w, bool (*pred)(struct world *, void *), void *ud,
-                      double seconds)
+static void tune(struct world *w, int i, struct sr_node_config *cfg)
 {
-    sr_time_us end = sr_time_mono_us() + (sr_time_us)(seconds * 1e6);
-    while (!pred(w, ud) && sr_time_mono_us() < end) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(w->base, &tv);
-        event_base_dispatch(w->base);
-    }
-    cr_assert(pred(w, ud), "condition not reached in %.1f s", seconds);
+    (void)i;
+    cfg->state.replicas = 2;
+    cfg->state.backup_reads = w->backup_reads;
+    cfg->state.backup_after_ms = w->backup_after_ms;
+    cfg->state.sync_interval_ms = 0; /* no anti-entropy traffic in the counts */
 }
 
-/* Run the loop for `ms`: to show something does NOT happen within a time
- * derived from the configuration. */
-static void run_for(struct world *w, uint32_t ms)
+static void add_service(struct world *w, int i)
 {
-    sr_time_us end = sr_time_mono_us() + (sr_time_us)ms * SR_US_PER_MS;
-    while (sr_time_mono_us() < end) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(w->base, &tv);
-        event_base_dispatch(w->base);
-    }
-}
-
-static bool all_rings_full(struct world *w, void *ud)
-{
-    (void)ud;
-    for (int i = 0; i < NODES; i++)
-        if (sr_ring_member_count(sr_node_ring(w->n[i])) != NODES)
-            return false;
-    return true;
+    w->slot[i] = (struct slot){w, i};
+    w->svc[i] = (struct sr_service_def){.name = "t", .endpoints = eps,
+                                        .nendpoints = sizeof eps / sizeof eps[0],
+                                        .ud = &w->slot[i], .state = &ops};
+    cr_assert_eq(sr_node_add_service(w->n[i], &w->svc[i]), 0);
 }
 
 /* backup_after_ms = 0: the observed p95 */
 static void world_up(struct world *w, bool backup_reads, uint32_t backup_after_ms)
 {
     memset(w, 0, sizeof(*w));
-    w->base = event_base_new();
-    char first[SR_CFG_ADDR_MAX] = "";
-    for (int i = 0; i < NODES; i++) {
-        int rc = -1;
-        char msg[256] = "";
-        for (int attempt = 0; attempt < 10 && rc < 0; attempt++) { /* a port may be taken meanwhile */
-            struct sr_node_config cfg;
-            int err;
-            sr_node_config_default(&cfg);
-            sr_node_config_profile(&cfg, "local");
-            cfg.node.log_level = SR_NODE_LOG_ERROR;
-            cfg.state.replicas = 2;
-            cfg.state.backup_reads = backup_reads;
-            cfg.state.backup_after_ms = backup_after_ms;
-            cfg.state.sync_interval_ms = 0; /* no anti-entropy traffic in the counts */
-            snprintf(cfg.node.listen, sizeof cfg.node.listen, "127.0.0.1:%d", sr_tk_free_port());
-            snprintf(cfg.node.http, sizeof cfg.node.http, "127.0.0.1:0");
-            if (i == 0)
-                snprintf(first, sizeof first, "%s", cfg.node.listen);
-            else {
-                cfg.node.seeds.n = 1;
-                snprintf(cfg.node.seeds.addr[0], SR_CFG_ADDR_MAX, "%s", first);
-            }
-            w->n[i] = sr_node_new(w->base, &cfg, &err, msg, sizeof msg);
-            cr_assert_not_null(w->n[i], "%s", msg);
-            w->slot[i] = (struct slot){w, i};
-            w->svc[i] = (struct sr_service_def){.name = "t", .endpoints = eps,
-                                                .nendpoints = sizeof eps / sizeof eps[0],
-                                                .ud = &w->slot[i], .state = &ops};
-            cr_assert_eq(sr_node_add_service(w->n[i], &w->svc[i]), 0);
-            rc = sr_node_start(w->n[i], msg, sizeof msg);
-            if (rc < 0) {
-                sr_node_delete(w->n[i]);
-                w->n[i] = NULL;
-            }
-        }
-        cr_assert_eq(rc, 0, "%s", msg);
-    }
-    run_until(w, all_rings_full, NULL, 10);
+    w->backup_reads = backup_reads;
+    w->backup_after_ms = backup_after_ms;
+    node3_up(w, tune, add_service);
 }
 
 /* Answer held[k] (the slot is then empty). */
@@ -199,9 +152,7 @@ static void world_down(struct world *w)
     for (int k = 0; k < w->nheld; k++)
         if (w->held[k])
             sr_node_reply(w->held[k], 0, NULL, 0);
-    for (int i = 0; i < NODES; i++)
-        sr_node_delete(w->n[i]);
-    event_base_free(w->base);
+    node3_down(w);
 }
 
 static const char *self(struct world *w, int i)
@@ -229,9 +180,7 @@ static const struct node_state_stats *stats(struct world *w, int i)
 
 static uint64_t late(struct world *w, int i)
 {
-    struct sr_rpc_stats s;
-    sr_rpc_stats_get(w->n[i]->rpc, &s);
-    return s.late_responses;
+    return rpc_stats(w, i).late_responses;
 }
 
 struct done {
@@ -261,13 +210,6 @@ static bool done_ran(struct world *w, void *ud)
 static bool held_n(struct world *w, void *ud)
 {
     return w->nheld >= *(int *)ud;
-}
-
-static struct sr_rpc_stats rpc_stats(struct world *w, int i)
-{
-    struct sr_rpc_stats s;
-    sr_rpc_stats_get(w->n[i]->rpc, &s);
-    return s;
 }
 
 static bool cancel_came(struct world *w, void *ud)

@@ -23,7 +23,10 @@ struct world {
     int calls[NODES];                 /* handler runs per node */
     struct sr_node_reply *held[8];    /* answers the test gives later */
     int nheld;
+    uint32_t max_hops;                /* the config world_up gives every node */
 };
+
+#include "node3.h"
 
 static void on_echo(void *ud, struct sr_node_reply *r, const struct sr_node_request *q)
 {
@@ -53,76 +56,32 @@ static const struct sr_endpoint_def eps[] = {
 
 static struct sr_service_def svc[NODES];
 
-static void run_until(struct world *w, bool (*pred)(struct world *, void *), void *ud,
-                      double seconds)
+static void tune(struct world *w, int i, struct sr_node_config *cfg)
 {
-    sr_time_us end = sr_time_mono_us() + (sr_time_us)(seconds * 1e6);
-    while (!pred(w, ud) && sr_time_mono_us() < end) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(w->base, &tv);
-        event_base_dispatch(w->base);
-    }
-    cr_assert(pred(w, ud), "condition not reached in %.1f s", seconds);
+    (void)i;
+    cfg->forward.max_hops = w->max_hops;
 }
 
-static bool all_rings_full(struct world *w, void *ud)
+static void add_service(struct world *w, int i)
 {
-    (void)ud;
-    for (int i = 0; i < NODES; i++)
-        if (sr_ring_member_count(sr_node_ring(w->n[i])) != NODES)
-            return false;
-    return true;
+    svc[i] = (struct sr_service_def){.name = "t", .endpoints = eps, .nendpoints = 3,
+                                     .ud = &w->n[i]};
+    cr_assert_eq(sr_node_add_service(w->n[i], &svc[i]), 0);
 }
 
 static void world_up(struct world *w, uint32_t max_hops)
 {
     memset(w, 0, sizeof(*w));
     g_world = w;
-    w->base = event_base_new();
-    char first[SR_CFG_ADDR_MAX] = "";
-    for (int i = 0; i < NODES; i++) {
-        /* A port free now may be taken before we bind it (parallel tests):
-         * try a few. */
-        int rc = -1;
-        char msg[256] = "";
-        for (int attempt = 0; attempt < 10 && rc < 0; attempt++) {
-            struct sr_node_config cfg;
-            int err;
-            sr_node_config_default(&cfg);
-            sr_node_config_profile(&cfg, "local");
-            cfg.node.log_level = SR_NODE_LOG_ERROR;
-            cfg.forward.max_hops = max_hops;
-            snprintf(cfg.node.listen, sizeof cfg.node.listen, "127.0.0.1:%d", sr_tk_free_port());
-            snprintf(cfg.node.http, sizeof cfg.node.http, "127.0.0.1:0");
-            if (i == 0)
-                snprintf(first, sizeof first, "%s", cfg.node.listen);
-            else {
-                cfg.node.seeds.n = 1;
-                snprintf(cfg.node.seeds.addr[0], SR_CFG_ADDR_MAX, "%s", first);
-            }
-            w->n[i] = sr_node_new(w->base, &cfg, &err, msg, sizeof msg);
-            cr_assert_not_null(w->n[i], "%s", msg);
-            svc[i] = (struct sr_service_def){.name = "t", .endpoints = eps, .nendpoints = 3,
-                                             .ud = &w->n[i]};
-            cr_assert_eq(sr_node_add_service(w->n[i], &svc[i]), 0);
-            rc = sr_node_start(w->n[i], msg, sizeof msg);
-            if (rc < 0) {
-                sr_node_delete(w->n[i]);
-                w->n[i] = NULL;
-            }
-        }
-        cr_assert_eq(rc, 0, "%s", msg);
-    }
-    run_until(w, all_rings_full, NULL, 10);
+    w->max_hops = max_hops;
+    node3_up(w, tune, add_service);
 }
 
 static void world_down(struct world *w)
 {
     for (int i = 0; i < w->nheld; i++)
         sr_node_reply(w->held[i], 0, NULL, 0);
-    for (int i = 0; i < NODES; i++)
-        sr_node_delete(w->n[i]);
-    event_base_free(w->base);
+    node3_down(w);
 }
 
 /* A key the full ring gives to n[want] and n[0]'s ring without n[gone]
@@ -291,12 +250,7 @@ Test(node_forward, node_delete_cancels_pending_calls)
     w.n[0] = NULL;
     cr_expect(d.ran);
     cr_expect_eq(d.status, SR_ECANCELED);
-    for (int i = 0; i < w.nheld; i++)
-        sr_node_reply(w.held[i], 0, NULL, 0);
-    w.nheld = 0;
-    for (int i = 1; i < NODES; i++)
-        sr_node_delete(w.n[i]);
-    event_base_free(w.base);
+    world_down(&w); /* answers the held one: to a gone peer, dropped */
 }
 
 /* ---- a cancelled request is not passed on ------------------------------------ */
@@ -311,13 +265,6 @@ static void on_raw(void *ud, const struct sr_rpc_result *res)
     struct raw *r = ud;
     r->ran++;
     r->status = res->status;
-}
-
-static struct sr_rpc_stats rpc_stats(struct world *w, int i)
-{
-    struct sr_rpc_stats s;
-    sr_rpc_stats_get(w->n[i]->rpc, &s);
-    return s;
 }
 
 static bool reforwarded(struct world *w, void *ud)
