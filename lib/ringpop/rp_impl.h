@@ -212,6 +212,9 @@ int rp_ping_with(struct sr_ringpop *rp, const char *target, const json_t *change
 int rp_join_to(struct sr_ringpop *rp, const char *target, enum rp_kind kind);
 
 /* rp_proxy.c */
+/* Fill req (zeroed by the caller) from a /proxy/req head; NULL, or what the
+ * first bad field should be. req's strings point into h. */
+const char *rp_proxy_parse_head(const json_t *h, struct sr_ringpop_proxy_req *req);
 void rp_proxy_serve(struct rp_conn *c, const struct sr_tch_call *call);
 void rp_proxy_on_response(struct rp_call *k, const struct sr_tch_call *res);
 void rp_proxy_on_failed(struct rp_call *k);

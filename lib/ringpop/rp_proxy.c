@@ -130,8 +130,7 @@ static void reply_error_now(struct rp_conn *c, uint32_t id, const char *type, co
     free(s);
 }
 
-/* Fill req from the head; NULL, or the name of the first bad field. */
-static const char *parse_head(const json_t *h, struct sr_ringpop_proxy_req *req)
+const char *rp_proxy_parse_head(const json_t *h, struct sr_ringpop_proxy_req *req)
 {
     if (!json_is_object(h))
         return "head: a JSON object";
@@ -188,7 +187,7 @@ void rp_proxy_serve(struct rp_conn *c, const struct sr_tch_call *call)
                     : NULL;
     struct sr_ringpop_proxy_req req;
     memset(&req, 0, sizeof req);
-    const char *bad = parse_head(h, &req);
+    const char *bad = rp_proxy_parse_head(h, &req);
     if (bad) {
         rp->stats.proxy.bad_head++;
         SR_DEBUG(rp->log, "ringpop.proxy_bad_head", "peer=%s why=\"%s\"", c->peer, bad);

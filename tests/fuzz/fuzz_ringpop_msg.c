@@ -3,10 +3,14 @@
  * input, the datagram and the full-sync state built from it must decode
  * again with the core's own decoders (so a hostile change can never make
  * the driver feed the core something malformed), and the number of updates
- * must equal the changes accepted. */
+ * must equal the changes accepted. The same input as a /proxy/req head
+ * (rp_proxy.c): accepted only with a url starting with '/', a method, and
+ * header/key counts and strings within bounds. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include "ringpop/rp_impl.h"
 #include "ringpop/rp_msg.h"
 #include "swim/wire.h"
 
@@ -35,6 +39,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sr_rp_changes_to_state(&b, "10.0.0.2:1", changes, &d2) != 0 && json_is_array(changes) &&
         json_array_size(changes) < 1000)
         abort();
+    struct sr_ringpop_proxy_req q;
+    memset(&q, 0, sizeof q);
+    if (rp_proxy_parse_head(changes, &q) == NULL) {
+        if (q.url == NULL || q.url[0] != '/' || q.method == NULL || q.method[0] == '\0' ||
+            q.nheaders > SR_RINGPOP_PROXY_HEADERS_MAX || q.nkeys > SR_RINGPOP_PROXY_KEYS_MAX)
+            abort();
+        for (size_t i = 0; i < q.nheaders; i++)
+            if (q.headers[i][0] == NULL || q.headers[i][1] == NULL)
+                abort();
+        for (size_t i = 0; i < q.nkeys; i++)
+            if (q.keys[i] == NULL)
+                abort();
+        (void)sr_ringpop_req_header(&q, "Content-Type");
+    }
     json_decref(changes);
     sr_buf_destroy(&b);
     return 0;
