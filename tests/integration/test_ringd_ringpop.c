@@ -16,6 +16,7 @@
 #include "swimring/error.h"
 #include "swimring/node.h"
 #include "swimring/testkit.h"
+#include "tls_certs.h"
 
 #define RINGD SR_BINARY_DIR "/tools/ringd/ringd"
 #define NODES 3
@@ -309,6 +310,56 @@ Test(ringd_ringpop, cluster_forward_and_proxy_req, .timeout = 60, .fini = kill_a
     json_t *j = sr_tk_http(cluster.nodes[1].http, "GET", path);
     cr_assert_not_null(j, "node 1 stopped serving after bad /proxy/req heads");
     json_decref(j);
+}
+
+/* tls.enabled with the ringpop wire: our RPC is TLS on the shared port (a
+ * ClientHello is sniffed as ours), membership stays TChannel. Keys entering
+ * node 0 reach owners on node 1 that way. */
+static struct tls_pki pki;
+
+static void kill_all_tls(void)
+{
+    sr_tk_destroy(&cluster);
+    tls_pki_destroy(&pki);
+}
+
+Test(ringd_ringpop, tls_rpc_on_the_shared_port, .timeout = 60, .fini = kill_all_tls)
+{
+    cr_assert_eq(tls_pki_init(&pki), 0);
+    cr_assert_eq(tls_pki_ca(&pki, "ca"), 0);
+    cr_assert_eq(tls_pki_leaf(&pki, "ca", "node", "-days 30"), 0);
+    char cert[400], key[400], ca[400];
+    snprintf(cert, sizeof cert, "tls.cert_file=%s", tls_pki_path(&pki, "node", "pem"));
+    snprintf(key, sizeof key, "tls.key_file=%s", tls_pki_path(&pki, "node", "key"));
+    snprintf(ca, sizeof ca, "tls.ca_file=%s", tls_pki_path(&pki, "ca", "pem"));
+    const char *flags[] = {"--set", "node.wire=ringpop", "--services", "echo",
+                           "--set", "tls.enabled=true", "--set", cert, "--set", key,
+                           "--set", ca, NULL};
+    sr_tk_init(&cluster, RINGD, "local");
+    cluster.extra = flags;
+    cr_assert_geq(sr_tk_spawn(&cluster, NULL), 0);
+    cr_assert_geq(sr_tk_spawn(&cluster, cluster.nodes[0].gossip), 0);
+    cr_assert(sr_tk_wait(&cluster, sr_time_mono_us() + 20 * SR_US_PER_S, all_converged, NULL),
+              "no convergence (logs in %s)", cluster.logdir);
+    int remote = 0;
+    for (int k = 0; k < 20; k++) {
+        char path[64], owner[64], kk[16];
+        snprintf(kk, sizeof kk, "t-%d", k);
+        owner_of(0, kk, owner, sizeof owner);
+        snprintf(path, sizeof path, "/v1/echo/%s", kk);
+        json_t *j = sr_tk_http(cluster.nodes[0].http, "GET", path);
+        cr_assert_not_null(j, "GET %s (logs in %s)", path, cluster.logdir);
+        cr_expect_str_eq(json_string_value(json_object_get(j, "node")), owner);
+        remote += strcmp(owner, cluster.nodes[1].gossip) == 0;
+        json_decref(j);
+    }
+    cr_assert_gt(remote, 0, "node 1 owns none of 20 keys");
+    cr_expect_geq(stat_of(1, "port_rpc"), 1, "no RPC (TLS) connection sniffed on node 1");
+    json_t *s = sr_tk_http(cluster.nodes[1].http, "GET", "/admin/stats");
+    cr_assert_not_null(s);
+    cr_expect_geq(json_integer_value(json_object_get(s, "tls_handshakes")), 1,
+                  "no TLS handshake on node 1");
+    json_decref(s);
 }
 
 /* Combinations the ringpop wire cannot carry are refused by sr_node_new
