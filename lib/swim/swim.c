@@ -267,9 +267,10 @@ static void on_ack(struct sr_swim *s, const char *from, const struct sr_swim_msg
             send_simple(s, r->origin, SR_SWIM_MSG_ACK, r->origin_seq, 0);
         }
     }
-    bool sync = false;
+    bool sync = false, joined = false;
     if (s->joining && m->seq == s->join_seq) {
         s->joining = false;
+        joined = true;
         SR_INFO(s->log, "swim.join_ok", "seed=%s round=%u", from, s->join_round);
         sync = true;
     } else if (m->seq == s->heal_seq && s->heal_seq != 0) {
@@ -281,8 +282,13 @@ static void on_ack(struct sr_swim *s, const char *from, const struct sr_swim_msg
         sync = true; /* views differ and no update in flight explains it */
     }
     if (sync && s->vt.full_sync) {
-        s->synced_once = true;
-        s->last_sync_at = now;
+        /* The join's sync does not hold back the first anti-entropy one: a
+         * node that joined while others' news was still spreading may have
+         * missed some, and should not wait a whole interval to find out. */
+        if (!joined) {
+            s->synced_once = true;
+            s->last_sync_at = now;
+        }
         s->stats.full_syncs_requested++;
         s->vt.full_sync(s->ctx, from);
     }
