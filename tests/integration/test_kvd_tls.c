@@ -308,7 +308,7 @@ static int ringctl(const char *const *args, char *out, size_t len)
 static int writes_of_node3_keys(char keys[][32], int n)
 {
     struct sr_tk_conn c;
-    char path[64], out[256];
+    char path[64 + 256], out[256];
     int ok = 0;
     sr_tk_conn_init(&c, cluster.nodes[0].http);
     c.headers = "X-Timeout-Ms: 800\r\n"; /* a refused owner answers 503 at the deadline */

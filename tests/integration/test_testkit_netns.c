@@ -29,7 +29,7 @@ static void skip_unless_usable(void)
 
 static bool ns_exists(const char *name)
 {
-    char path[96];
+    char path[16 + 256];
     snprintf(path, sizeof path, "/run/netns/%s", name);
     return access(path, F_OK) == 0;
 }

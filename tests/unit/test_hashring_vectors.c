@@ -123,7 +123,7 @@ Test(hashring_vectors, ringctl_lookup_offline_matches)
             continue;
         char *fld[4];
         cr_assert_eq(split(want, fld), 4);
-        char expect[1024];
+        char expect[sizeof want + 4];
         snprintf(expect, sizeof expect, "%s\t%s\t%s\n", fld[0], fld[1], fld[3]);
         cr_assert_not_null(fgets(got, sizeof got, out), "ringctl stopped early");
         cr_expect_str_eq(got, expect);
