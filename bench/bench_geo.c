@@ -16,7 +16,8 @@
  * Defaults: 1,000,000 objects, 1 node, 4 connections, 5 s, both sets, both
  * figures, no floor. --floor 4,16,64 adds, per connection count, updates/s
  * of Redis GEOADD, of the same PUT answered by a null HTTP server
- * (bench_nullhttp.h: the ceiling of any HTTP front here) and of ringd,
+ * (bench_nullhttp.h: the ceiling of any HTTP front here), by a null evhttp
+ * server (what libevent's HTTP alone costs) and by ringd,
  * R rounds (default 3) interleaved, and the medians.
  * Prints a table and BENCH {json} lines. Needs redis-server (scripts/deps.sh
  * --bench); build Release for meaningful numbers. */
@@ -218,7 +219,9 @@ static long redis_used_memory(struct redis *r)
 
 /* ---- closed-loop workers ------------------------------------------------------------------ */
 
-enum kind { Q_REDIS_SEARCH, Q_GEO_NEARBY, U_REDIS_ADD, U_GEO_PUT, L_GEO_PUT, U_NULL_PUT };
+enum kind {
+    Q_REDIS_SEARCH, Q_GEO_NEARBY, U_REDIS_ADD, U_GEO_PUT, L_GEO_PUT, U_NULL_PUT, U_EVHTTP_PUT
+};
 
 struct shared {
     enum kind kind;
@@ -227,7 +230,8 @@ struct shared {
     const char *http[3];
     unsigned nhttp;
     const char *null_http;     /* U_NULL_PUT: the null server (bench_nullhttp.h) */
-    pid_t redis_pid, null_pid, geo_pid; /* whose CPU time a figure reports (geo: node 0) */
+    const char *evhttp_http;   /* U_EVHTTP_PUT: its evhttp variant */
+    pid_t redis_pid, null_pid, evhttp_pid, geo_pid; /* whose CPU a figure reports (geo: node 0) */
     sr_time_us until;
     size_t objects;
     size_t load_next;          /* L_GEO_PUT: next object to load */
@@ -268,7 +272,9 @@ static void *work(void *arg)
     struct redis *r = NULL;
     struct sr_tk_conn conn;
     char path[256], body[160], cmd[512], a[4][32];
-    sr_tk_conn_init(&conn, sh->kind == U_NULL_PUT ? sh->null_http : sh->http[w->idx % sh->nhttp]);
+    sr_tk_conn_init(&conn, sh->kind == U_NULL_PUT     ? sh->null_http
+                           : sh->kind == U_EVHTTP_PUT ? sh->evhttp_http
+                                                      : sh->http[w->idx % sh->nhttp]);
     if (sh->kind == Q_REDIS_SEARCH || sh->kind == U_REDIS_ADD) {
         r = malloc(sizeof(*r));
         if (!r || redis_connect(r, sh->redis_port) < 0) {
@@ -291,7 +297,8 @@ static void *work(void *arg)
         } else {
             if (sr_time_mono_us() >= sh->until)
                 break;
-            if (sh->kind == U_REDIS_ADD || sh->kind == U_GEO_PUT || sh->kind == U_NULL_PUT) {
+            if (sh->kind == U_REDIS_ADD || sh->kind == U_GEO_PUT || sh->kind == U_NULL_PUT ||
+                sh->kind == U_EVHTTP_PUT) {
                 id = (size_t)(rng_next(&seed) % sh->objects);
                 lat = urand(&seed, sh->box->lat0, sh->box->lat1);
                 lng = urand(&seed, sh->box->lng0, sh->box->lng1);
@@ -326,7 +333,8 @@ static void *work(void *arg)
             ok = geo_request(&conn, "GET", path, NULL) == 200;
             break;
         case U_GEO_PUT:
-        case U_NULL_PUT: /* the same request to the null server */
+        case U_NULL_PUT: /* the same request to the null servers */
+        case U_EVHTTP_PUT:
         case L_GEO_PUT:
             snprintf(path, sizeof path, "/v1/geo/objects/o%zu", id);
             snprintf(body, sizeof body, "{\"lat\":%.7f,\"lng\":%.7f,\"ttl_s\":86400}", lat, lng);
@@ -381,6 +389,7 @@ static struct result run_loop(struct shared *sh, size_t conns, unsigned seconds,
     struct worker w[CONNS_MAX];
     pid_t server = sh->kind == U_REDIS_ADD || sh->kind == Q_REDIS_SEARCH ? sh->redis_pid
                    : sh->kind == U_NULL_PUT                             ? sh->null_pid
+                   : sh->kind == U_EVHTTP_PUT                           ? sh->evhttp_pid
                                                                         : sh->geo_pid;
     double scpu0 = server > 0 ? proc_cpu_us(server) : -1, ccpu0 = proc_cpu_us(getpid());
     sr_time_us t0 = sr_time_mono_us();
@@ -431,9 +440,10 @@ static void bench_line(const char *set, const char *what, const char *sys, doubl
 
 /* The update floor: for each connection count in --floor, Redis GEOADD,
  * the same PUT against the null HTTP server (the most any HTTP front could
- * do here) and against ringd, one after the other, with the load average
- * of the machine (other work shares its cores) beside each figure; all of
- * that --rounds times, interleaved, and the medians at the end. */
+ * do here), against the null evhttp server and against ringd, one after
+ * the other, with the load average of the machine (other work shares its
+ * cores) beside each figure; all of that --rounds times, interleaved, and
+ * the medians at the end. */
 #define FLOOR_CONNS_MAX 8
 #define FLOOR_ROUNDS_MAX 9
 
@@ -467,31 +477,38 @@ static size_t floor_conns(size_t *out)
     return n;
 }
 
+#define FLOOR_SYS 4
+
 static void run_floor(struct shared *sh, const char *set)
 {
-    static const enum kind kinds[3] = {U_REDIS_ADD, U_NULL_PUT, U_GEO_PUT};
-    static const char *sys[3] = {"redis", "null_http", "geo"};
-    double rate[FLOOR_CONNS_MAX][3][FLOOR_ROUNDS_MAX], la[FLOOR_CONNS_MAX][FLOOR_ROUNDS_MAX];
-    double cpu[FLOOR_CONNS_MAX][3][FLOOR_ROUNDS_MAX];
+    static const enum kind kinds[FLOOR_SYS] = {U_REDIS_ADD, U_NULL_PUT, U_EVHTTP_PUT, U_GEO_PUT};
+    static const char *sys[FLOOR_SYS] = {"redis", "null_http", "null_evhttp", "geo"};
+    double rate[FLOOR_CONNS_MAX][FLOOR_SYS][FLOOR_ROUNDS_MAX];
+    double cpu[FLOOR_CONNS_MAX][FLOOR_SYS][FLOOR_ROUNDS_MAX], la[FLOOR_CONNS_MAX][FLOOR_ROUNDS_MAX];
     size_t conns[FLOOR_CONNS_MAX], nc = floor_conns(conns);
-    char addr[32];
-    pid_t npid = nullhttp_start(addr, sizeof addr);
-    if (npid < 0) {
-        fprintf(stderr, "bench_geo: the null HTTP server did not start\n");
+    char addr[32], eaddr[32];
+    pid_t npid = nullhttp_start(addr, sizeof addr, false);
+    pid_t epid = nullhttp_start(eaddr, sizeof eaddr, true);
+    if (npid < 0 || epid < 0) {
+        fprintf(stderr, "bench_geo: the null HTTP servers did not start\n");
+        nullhttp_stop(npid);
+        nullhttp_stop(epid);
         return;
     }
     sh->null_http = addr;
     sh->null_pid = npid;
+    sh->evhttp_http = eaddr;
+    sh->evhttp_pid = epid;
     printf("update floor (%u s each; la = 1-min load average before the row; per system: "
            "updates/s, p99 us, server CPU us per update):\n", opt.seconds);
-    printf("%5s %6s %5s %24s %24s %24s %7s %7s\n", "round", "conns", "la", "redis GEOADD",
-           "null HTTP PUT", "geo PUT", "null/r", "geo/r");
+    printf("%5s %6s %5s %24s %24s %24s %24s %7s %7s %7s\n", "round", "conns", "la", "redis GEOADD",
+           "null HTTP PUT", "null evhttp PUT", "geo PUT", "null/r", "evh/r", "geo/r");
     for (unsigned round = 0; round < opt.rounds; round++) {
         for (size_t i = 0; i < nc; i++) {
-            struct result r[3];
+            struct result r[FLOOR_SYS];
             if (getloadavg(&la[i][round], 1) != 1)
                 la[i][round] = -1;
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < FLOOR_SYS; k++) {
                 sh->kind = kinds[k];
                 r[k] = run_loop(sh, conns[i], opt.seconds, true);
                 rate[i][k][round] = r[k].rate;
@@ -504,28 +521,33 @@ static void run_floor(struct shared *sh, const char *set)
                        r[k].client_cpu_us, (unsigned long long)r[k].errors, la[i][round]);
             }
             printf("%5u %6zu %5.1f", round, conns[i], la[i][round]);
-            for (int k = 0; k < 3; k++)
+            for (int k = 0; k < FLOOR_SYS; k++)
                 printf(" %8.0f %7.0f %7.1f", r[k].rate, r[k].p99_us, r[k].server_cpu_us);
-            printf(" %7.2f %7.2f\n", r[1].rate / r[0].rate, r[2].rate / r[0].rate);
+            for (int k = 1; k < FLOOR_SYS; k++)
+                printf(" %7.2f", r[k].rate / r[0].rate);
+            printf("\n");
             fflush(stdout);
         }
     }
     printf("medians over %u rounds (updates/s, server CPU us per update):\n", opt.rounds);
     for (size_t i = 0; i < nc; i++) {
-        double m[3];
-        for (int k = 0; k < 3; k++)
+        double m[FLOOR_SYS];
+        printf("%5s %6zu %5.1f", "med", conns[i], median(la[i], opt.rounds));
+        for (int k = 0; k < FLOOR_SYS; k++) {
             m[k] = median(rate[i][k], opt.rounds);
-        printf("%5s %6zu %5.1f %8.0f %15.1f %8.0f %15.1f %8.0f %15.1f %7.2f %7.2f\n", "med",
-               conns[i], median(la[i], opt.rounds), m[0], median(cpu[i][0], opt.rounds), m[1],
-               median(cpu[i][1], opt.rounds), m[2], median(cpu[i][2], opt.rounds), m[1] / m[0],
-               m[2] / m[0]);
-        for (int k = 0; k < 3; k++)
+            printf(" %8.0f %15.1f", m[k], median(cpu[i][k], opt.rounds));
+        }
+        for (int k = 1; k < FLOOR_SYS; k++)
+            printf(" %7.2f", m[k] / m[0]);
+        printf("\n");
+        for (int k = 0; k < FLOOR_SYS; k++)
             printf("BENCH {\"name\":\"geo.%s.floor.update_per_s.%s.median\",\"value\":%.1f,"
                    "\"unit\":\"1/s\",\"conns\":%zu,\"rounds\":%u}\n",
                    set, sys[k], m[k], conns[i], opt.rounds);
     }
     nullhttp_stop(npid);
-    sh->null_http = NULL;
+    nullhttp_stop(epid);
+    sh->null_http = sh->evhttp_http = NULL;
 }
 
 static int redis_load(struct redis *r, const double *pts, size_t n)
