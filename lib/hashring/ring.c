@@ -100,7 +100,7 @@ void ring_build_index(struct sr_ring *ring)
 {
     size_t nb = 1;
     unsigned bits = 0;
-    while (nb < ring->npts && bits < 24) {
+    while (nb * RING_POINTS_PER_BUCKET < ring->npts && bits < 24) {
         nb <<= 1;
         bits++;
     }

@@ -53,7 +53,7 @@ static size_t buckets_for(size_t n)
 {
     size_t nb = 1;
     unsigned bits = 0;
-    while (nb < n && bits < 24) {
+    while (nb * RING_POINTS_PER_BUCKET < n && bits < 24) {
         nb <<= 1;
         bits++;
     }

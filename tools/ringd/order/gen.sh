@@ -12,11 +12,17 @@
 # off its RSS. The order is only a layout: a stale list costs memory, never
 # correctness.
 #
-# How: link an unstripped copy, start a 20-node cluster of it, and run one
-# more node joining it, polled on /admin/members like bench/membership,
-# twice: under callgrind (every function it executes) and under lackey
-# (every data address it reads or writes, mapped to data symbols). IFUNC
-# resolvers, run at start-up by the static libc, are added by name.
+# How: link an unstripped copy (with a link map), start a 20-node cluster
+# of it, and run one more node joining it, polled on /admin/members like
+# bench/membership, twice: under callgrind (every function it executes,
+# dumped once when the event loop starts and once when it ends, so start-up
+# and steady state are told apart) and under lackey (every data address it
+# reads or writes, mapped to data symbols). IFUNC resolvers, run at start-up
+# by the static libc, are added by name, and the variants this CPU picks
+# (valgrind emulates another CPU: avx2 where this one runs evex) are read
+# from the resolved slots of a running node (needs root; else valgrind's).
+# layout.py then orders cold code first and the steady state last, beside
+# .iplt/.init/.fini (see there why). extra.txt: symbols seen natively.
 set -eu
 BUILD=$(cd "${1:?usage: gen.sh BUILD_DIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,10 +38,11 @@ command -v valgrind >/dev/null || { echo "gen.sh: needs valgrind" >&2; exit 1; }
 # An unstripped twin of ringd from the same objects and link line.
 LINK=$BUILD/tools/ringd/CMakeFiles/ringd.dir/link.txt
 [ -f "$LINK" ] || { echo "gen.sh: $LINK missing (build ringd first)" >&2; exit 1; }
-(cd "$BUILD/tools/ringd" && sed "s# -s # #; s#-o ringd #-o $WORK/ringd #" "$LINK" | sh) 2>/dev/null
+(cd "$BUILD/tools/ringd" &&
+    sed "s# -s # -Wl,-Map=$WORK/ringd.map #; s#-o ringd #-o $WORK/ringd #" "$LINK" | sh) 2>/dev/null
 BIN=$WORK/ringd
 
-BASE=$(( 40000 + ($$ % 100) * 50 ))
+BASE=$(( 25000 + ($$ % 100) * 50 ))   # below the ephemeral range (32768+)
 for ((i = 0; i < N; i++)); do
     "$BIN" --listen 127.0.0.1:$((BASE + i)) --http 127.0.0.1:$((BASE + 5000 + i)) --name o$i \
         --profile lan --log-level error $( ((i > 0)) && echo --seeds 127.0.0.1:$BASE) >/dev/null 2>&1 &
@@ -52,16 +59,20 @@ probe() { # tool args...: one more node under valgrind, polled, stopped with SIG
         sleep 1
         curl -s -m 5 "http://127.0.0.1:$((port + 5000))/admin/members" >/dev/null || true
     done
-    kill -TERM $pid
+    kill -TERM $pid 2>/dev/null || true # (a probe that could not start is gone)
     for ((t = 0; t < 30 && $(kill -0 $pid 2>/dev/null && echo 1 || echo 0); t++)); do sleep 1; done
     kill -9 $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
 }
 
-# 1. functions executed
-probe --tool=callgrind --callgrind-out-file="$WORK/cg.out"
-sed -n 's/^c\{0,1\}fn=([0-9]*) \(.*\)$/\1/p' "$WORK/cg.out" | sed "s/'[0-9]*\$//" |
-    grep -v -e '^(below main)' -e '^0x' | sort -u > "$WORK/fn.txt"
+# 1. functions executed: cg.out.1 up to the loop, cg.out.2 the loop, cg.out
+#    the exit (left cold: a running node never gets there)
+probe --tool=callgrind --callgrind-out-file="$WORK/cg.out" --dump-before=sr_node_run \
+    --dump-after=sr_node_run
+fns() { sed -n 's/^c\{0,1\}fn=([0-9]*) \(.*\)$/\1/p' "$@" | sed "s/'[0-9]*\$//" |
+    grep -v -e '^(below main)' -e '^0x' | sort -u; }
+fns "$WORK/cg.out.1" > "$WORK/startup.txt"
+fns "$WORK/cg.out.2" > "$WORK/steady.txt"
 
 # 2. data touched: lackey prints every access; the data symbols read or
 #    written are named from nm (a python filter: mawk has no hex input).
@@ -88,14 +99,25 @@ PY
 probe --tool=lackey --trace-mem=yes --log-fd=9 9> >(python3 "$WORK/datasyms.py" "$WORK/data.syms" > "$WORK/data.txt")
 sleep 2 # the filter finishes after valgrind closes its end
 
-# 3. IFUNC resolvers (the static libc runs them all before main)
+# 3. IFUNC resolvers (the static libc runs them all before main), and the
+#    variants they picked here: the IRELATIVE slots of a running node
 nm "$BIN" | awk '$2 == "i" || $3 ~ /_ifunc$/ {print $3}' | sort -u > "$WORK/ifunc.txt"
+nm -n -S "$BIN" > "$WORK/nm.txt"
+readelf -rW "$BIN" | awk '/IRELATIV/ {print $1}' > "$WORK/irel.txt"
+python3 - "${PIDS[0]}" "$WORK/nm.txt" "$WORK/irel.txt" > "$WORK/picks.txt" <<'PY' ||
+import bisect, struct, sys
+fns = sorted((int(a, 16), n) for a, s, t, n in
+             (l.split() for l in open(sys.argv[2]) if len(l.split()) == 4) if t in "tTWi")
+starts = [a for a, _ in fns]
+with open("/proc/%s/mem" % sys.argv[1], "rb") as mem:
+    for line in open(sys.argv[3]):
+        mem.seek(int(line, 16))
+        addr = struct.unpack("<Q", mem.read(8))[0]
+        i = bisect.bisect_right(starts, addr) - 1
+        print("\n".join(n for a, n in fns if a == fns[i][0]))
+PY
+    { echo "gen.sh: cannot read a node's IFUNC slots (not root?): valgrind's variants kept" >&2; : > "$WORK/picks.txt"; }
 
-# One symbol a line, functions first (lld's --symbol-ordering-file has no
-# comment syntax). extra.txt: symbols seen faulting natively (perf) that the
-# valgrind runs miss; lines starting with # there are dropped.
-{
-    sort -u "$WORK/fn.txt" "$WORK/ifunc.txt" <(grep -v '^#' "$HERE/extra.txt")
-    cat "$WORK/data.txt"
-} > "$OUT"
+python3 "$HERE/layout.py" "$WORK/ringd.map" "$WORK/nm.txt" "$WORK/startup.txt" "$WORK/steady.txt" \
+    "$WORK/picks.txt" "$WORK/ifunc.txt" "$HERE/extra.txt" "$WORK/data.txt" > "$OUT"
 echo "gen.sh: $(wc -l < "$OUT") symbols -> $OUT"
