@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/random.h>
 #include "swimring/error.h"
 #include "swimring/time.h"
@@ -160,18 +161,32 @@ static void udp_on_timer(evutil_socket_t fd, short what, void *arg)
     sr_swim_tick(u->swim);
 }
 
+/* Called for every datagram: inet_ntop, not getnameinfo (which drags the
+ * resolver's code and tables into a node's working set). A link-local
+ * IPv6 peer keeps its numeric scope, which the parser accepts back. */
 static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t outlen)
 {
-    char host[INET6_ADDRSTRLEN], port[8];
-    if (getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host, sizeof(host), port,
-                    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-        snprintf(out, outlen, "?:0");
+    char host[INET6_ADDRSTRLEN];
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        if (!inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host))
+            goto bad;
+        if (a->sin6_scope_id)
+            snprintf(out, outlen, "[%s%%%u]:%u", host, (unsigned)a->sin6_scope_id,
+                     (unsigned)ntohs(a->sin6_port));
+        else
+            snprintf(out, outlen, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
         return;
     }
-    if (ss->ss_family == AF_INET6)
-        snprintf(out, outlen, "[%s]:%s", host, port);
-    else
-        snprintf(out, outlen, "%s:%s", host, port);
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        if (!inet_ntop(AF_INET, &a->sin_addr, host, sizeof host))
+            goto bad;
+        snprintf(out, outlen, "%s:%u", host, (unsigned)ntohs(a->sin_port));
+        return;
+    }
+bad:
+    snprintf(out, outlen, "?:0");
 }
 
 /* Drain a bounded burst so one flooding peer cannot starve timers. */

@@ -9,6 +9,10 @@
  * cannot start (address in use, ...), 2 for bad flags or configuration. */
 #include <stdio.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -89,6 +93,80 @@ static struct event *start_trim_timer(struct sr_node *node)
 }
 #endif
 
+#ifdef __linux__
+/* Start-up code and tables (config parsing, service set-up, TLS and YAML
+ * set-up, the join) are read once and then stay mapped: the kernel maps
+ * file pages in 64 KiB runs around each fault ("fault-around"), so most of
+ * the binary ends up resident though a settled node runs a small part of
+ * it (static ringd: ~1 MiB of .text/.rodata resident, ~0.5 MiB used).
+ * Once, RINGD_SETTLE_S after start, the clean read-only mappings of our own
+ * executable are released; what the node still runs faults back in from
+ * the page cache on first use. Only mappings smaps shows without anonymous
+ * (copied-on-write) pages are touched, so relocated data (RELRO) is never
+ * dropped: dropping a clean file page loses nothing. */
+#define RINGD_SETTLE_S 10
+
+/* One smaps line: -1 if it is not a mapping's header line ("Rss: ..."),
+ * else whether the mapping is a read-only one of our executable. */
+static int own_readonly_mapping(const char *line, const char *exe, uintptr_t *lo, uintptr_t *hi)
+{
+    char perms[8], path[512] = "";
+    unsigned long a, b;
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %511s", &a, &b, perms, path) < 3)
+        return -1;
+    *lo = a, *hi = b;
+    return perms[1] != 'w' && strcmp(path, exe) == 0;
+}
+
+static void release_startup_pages(void)
+{
+    char exe[512], line[640];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    FILE *f = n > 0 ? fopen("/proc/self/smaps", "r") : NULL;
+    if (!f)
+        return;
+    exe[n] = '\0';
+    uintptr_t lo = 0, hi = 0;
+    int mine = 0, k;
+    unsigned long anon;
+    while (fgets(line, sizeof line, f)) {
+        if ((k = own_readonly_mapping(line, exe, &lo, &hi)) >= 0)
+            mine = k;
+        else if (mine && sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
+            if (anon == 0)
+                (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+            mine = 0;
+        }
+    }
+    fclose(f);
+}
+
+static void on_settled(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    release_startup_pages();
+}
+
+static struct event *start_settle_timer(struct sr_node *node)
+{
+    struct timeval after = {RINGD_SETTLE_S, 0};
+    struct event *ev = event_new(sr_node_base(node), -1, 0, on_settled, NULL);
+    if (ev && event_add(ev, &after) != 0) {
+        event_free(ev);
+        ev = NULL;
+    }
+    return ev; /* NULL: the pages stay, the node runs as before */
+}
+#else
+static struct event *start_settle_timer(struct sr_node *node)
+{
+    (void)node;
+    return NULL;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     tune_malloc();
@@ -129,9 +207,12 @@ int main(int argc, char **argv)
         return 1;
     }
     struct event *trim = start_trim_timer(node);
+    struct event *settle = start_settle_timer(node);
     rc = sr_node_run(node);
     if (trim)
         event_free(trim);
+    if (settle)
+        event_free(settle);
     ringd_services_free();
     sr_node_delete(node);
     return rc < 0 ? 1 : 0;
