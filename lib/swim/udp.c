@@ -167,26 +167,20 @@ static void udp_on_timer(evutil_socket_t fd, short what, void *arg)
 static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t outlen)
 {
     char host[INET6_ADDRSTRLEN];
+    int n = -1;
     if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        if (!inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host))
-            goto bad;
-        if (a->sin6_scope_id)
-            snprintf(out, outlen, "[%s%%%u]:%u", host, (unsigned)a->sin6_scope_id,
-                     (unsigned)ntohs(a->sin6_port));
-        else
-            snprintf(out, outlen, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
-        return;
-    }
-    if (ss->ss_family == AF_INET) {
+        unsigned port = ntohs(a->sin6_port), scope = (unsigned)a->sin6_scope_id;
+        if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host))
+            n = scope ? snprintf(out, outlen, "[%s%%%u]:%u", host, scope, port)
+                      : snprintf(out, outlen, "[%s]:%u", host, port);
+    } else if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        if (!inet_ntop(AF_INET, &a->sin_addr, host, sizeof host))
-            goto bad;
-        snprintf(out, outlen, "%s:%u", host, (unsigned)ntohs(a->sin_port));
-        return;
+        if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof host))
+            n = snprintf(out, outlen, "%s:%u", host, (unsigned)ntohs(a->sin_port));
     }
-bad:
-    snprintf(out, outlen, "?:0");
+    if (n < 0 || (size_t)n >= outlen)
+        snprintf(out, outlen, "?:0");
 }
 
 /* Drain a bounded burst so one flooding peer cannot starve timers. */
