@@ -91,14 +91,19 @@ static int tk_exec(struct sr_tk_cluster *h, size_t i)
     struct sr_tk_node *nd = &h->nodes[i];
     char logpath[192];
     snprintf(logpath, sizeof(logpath), "%s/%s.log", h->logdir, nd->name);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        /* Die with the test process, so a crashed or aborted test leaks no node. */
-        if (!h->detach)
+        /* Die with the test process, so a crashed or aborted test leaks no
+         * node; a parent that died before the prctl took effect is seen
+         * by getppid (the signal would never come). */
+        if (!h->detach) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);
-        else
+            if (getppid() != parent)
+                _exit(125);
+        } else
             setsid(); /* ringctl cluster up: not in the caller's terminal session */
         int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {

@@ -231,6 +231,19 @@ Test(netns, ringctl_cluster_up_netns_partition_loss_down, .timeout = 240, .fini 
 
 /* ---- a test that dies leaves nothing behind -------------------------------- */
 
+/* Running (not a zombie waiting for init to reap it). */
+static bool node_alive(pid_t pid)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool alive = fgets(stat, sizeof stat, f) && !strstr(stat, ") Z ");
+    fclose(f);
+    return alive;
+}
+
 Test(netns, janitor_deletes_the_namespaces_of_a_killed_test, .timeout = 60)
 {
     skip_unless_usable();
@@ -244,20 +257,23 @@ Test(netns, janitor_deletes_the_namespaces_of_a_killed_test, .timeout = 60)
         c.netns = true;
         bool ok = sr_tk_spawn(&c, NULL) == 0;
         char line[64];
-        int n = snprintf(line, sizeof line, "%s", ok ? c.net.prefix : "");
+        int n = snprintf(line, sizeof line, "%s %d", ok ? c.net.prefix : "-",
+                         ok ? (int)c.nodes[0].pid : 0);
         ssize_t w = write(p[1], line, (size_t)n);
         (void)w;
         raise(SIGKILL);
     }
     close(p[1]);
-    char prefix[64];
-    ssize_t n = read(p[0], prefix, sizeof prefix - 1);
-    prefix[n > 0 ? n : 0] = '\0';
+    char line[64], prefix[64] = "";
+    int node = 0;
+    ssize_t n = read(p[0], line, sizeof line - 1);
+    line[n > 0 ? n : 0] = '\0';
     close(p[0]);
     int st;
     waitpid(pid, &st, 0);
     cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-    cr_assert(prefix[0], "the child made no cluster");
+    cr_assert(sscanf(line, "%63s %d", prefix, &node) == 2 && node > 0,
+              "the child made no cluster: '%s'", line);
     char sw[80], n0[80], hostif[80];
     snprintf(sw, sizeof sw, "%s-sw", prefix);
     snprintf(n0, sizeof n0, "%s-n0", prefix);
@@ -270,6 +286,13 @@ Test(netns, janitor_deletes_the_namespaces_of_a_killed_test, .timeout = 60)
     while (if_nametoindex(hostif) != 0 && sr_time_mono_us() < end)
         usleep(50000); /* goes with its namespace, asynchronously */
     cr_expect_eq(if_nametoindex(hostif), 0u, "host link %s left behind", hostif);
+    /* the node dies with its test process, even one killed right after the
+     * fork (parent-death signal, checked against a parent already gone) */
+    while (node_alive(node) && sr_time_mono_us() < end)
+        usleep(20000);
+    cr_expect_not(node_alive(node), "node pid %d outlived its killed test", node);
+    if (node_alive(node))
+        kill(node, SIGKILL); /* ours: started by the child above */
 }
 
 /* ---- the skip path --------------------------------------------------------- */
